@@ -1,0 +1,100 @@
+"""The composition root: one Settings object in, the running parts out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+
+from bot.listeners import ListenerDeps
+from bot.replies import Replies
+from bot.settings import Settings, secret
+from bot.slack_app import build_bolt_app
+from bot.slack_sync import SlackSync
+from bot.web import build_web_app
+from bot.workers import Loop, Workers
+from governance.executor import Executor
+from governance.policy import Policy, load_policy
+from governance.ports import PaymentGateway
+from governance.service import Governance
+from integrations.stripe_gateway import StripeGateway
+from integrations.unconfigured import UnconfiguredGateway
+from storage.db import make_engine, make_session_factory
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    governance: Governance
+    workers: Workers
+    client: WebClient
+    bolt: App
+    web: Starlette
+
+
+def slack_client(settings: Settings) -> WebClient:
+    client = WebClient(token=secret(settings.SLACK_BOT_TOKEN), base_url=settings.SLACK_API_URL)
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=1),
+        ]
+    )
+    return client
+
+
+def payment_gateway(settings: Settings) -> PaymentGateway:
+    if settings.STRIPE_API_KEY is None:
+        gateway: PaymentGateway = UnconfiguredGateway()  # type: ignore[assignment]
+        return gateway
+    return StripeGateway(secret(settings.STRIPE_API_KEY), settings.STRIPE_API_BASE)
+
+
+def build(settings: Settings, policy: Policy | None = None) -> Container:
+    engine = make_engine(settings.DATABASE_URL)
+    sessions = make_session_factory(engine)
+    policy = policy or load_policy(settings.EMPIRE_POLICY_FILE)
+    governance = Governance(sessions, lambda: policy)
+    gateway = payment_gateway(settings)
+    executor = Executor(sessions, gateway)
+    client = slack_client(settings)
+    approvals = settings.EMPIRE_APPROVALS_CHANNEL or ""
+    sync = SlackSync(sessions, client, approvals, settings.notify_channel or approvals)
+
+    def prepare_all() -> int:
+        waiting = governance.awaiting_preparation()
+        for request_id in waiting:
+            governance.prepare(request_id, gateway)
+        return len(waiting)
+
+    slack_loop = Loop("slack", sync.run_once, interval=2.0)
+    # Loops that change requests wake the Slack loop, so cards follow at once.
+    workers = Workers(
+        [
+            Loop("prepare", prepare_all, interval=1.0, on_work=slack_loop.wake),
+            Loop("execute", executor.run_ready, interval=1.0, on_work=slack_loop.wake),
+            Loop("expire", lambda: len(governance.expire_due()), 5.0, slack_loop.wake),
+            slack_loop,
+        ]
+    )
+    deps = ListenerDeps(
+        governance=governance,
+        replies=Replies(sessions, workers.wake),
+        wake=workers.wake,
+        currency=settings.EMPIRE_CURRENCY,
+    )
+    bolt = build_bolt_app(client, secret(settings.SLACK_SIGNING_SECRET), deps)
+    web = build_web_app(bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), workers.wake)
+    return Container(settings, engine, sessions, governance, workers, client, bolt, web)
+

@@ -1,0 +1,125 @@
+"""The `empire` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+app = typer.Typer(help="Business Empire: money and marketplace work, approved in Slack.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+policy_app = typer.Typer(help="The approval policy file.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"empire: {message}", err=True)
+    return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = ", ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise fail(f"invalid settings: {problems}", 2) from None
+
+
+@app.command()
+def init() -> None:
+    """Write .env.example and a commented starter policy.yml here (never overwrites)."""
+    templates = resources.files("bot") / "templates"
+    for source, target in (("env.example", ".env.example"), ("policy.yml", "policy.yml")):
+        path = Path(target)
+        if path.exists():
+            typer.echo(f"{target} exists, left as it is")
+            continue
+        path.write_text((templates / source).read_text(encoding="utf-8"), encoding="utf-8")
+        typer.echo(f"wrote {target}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
+) -> None:
+    """Migrate the database, then serve Slack, Stripe webhooks and the workers."""
+    from bot.serve import ServeError, run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run(load_settings(), host, port)
+    except ServeError as exc:
+        raise fail(str(exc), 2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    settings = load_settings()
+    try:
+        upgrade(make_engine(settings.DATABASE_URL))
+    except Exception as exc:
+        raise fail(f"cannot migrate {settings.DATABASE_URL}: {exc}") from None
+    typer.echo("database is at the latest schema")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole audit chain; names the first altered, removed or reordered entry."""
+    from governance import audit
+    from storage.db import make_engine, make_session_factory
+
+    sessions = make_session_factory(make_engine(load_settings().DATABASE_URL))
+    with sessions() as session:
+        verdict = audit.verify(session)
+    if verdict.ok:
+        typer.echo(f"OK: {verdict.entries} entries")
+        return
+    typer.echo(f"FAILED: entry {verdict.bad_seq}: {verdict.reason}")
+    raise typer.Exit(1)
+
+
+@policy_app.command("check")
+def policy_check(
+    path: Annotated[Path | None, typer.Argument(help="Policy file (default: EMPIRE_POLICY_FILE).")]
+    = None,
+) -> None:
+    """Validate a policy file: each error with its line and reason."""
+    from governance.policy import PolicyFileError, load_policy
+
+    target = path or load_settings().EMPIRE_POLICY_FILE
+    try:
+        policy = load_policy(target)
+    except PolicyFileError as exc:
+        for issue in exc.issues:
+            typer.echo(str(issue))
+        raise typer.Exit(1) from None
+    for warning in policy.warnings:
+        typer.echo(f"warning: {warning}")
+    typer.echo(f"OK: {target}: {len(policy.rules)} rules, digest {policy.digest[:12]}")
+
+
+def main() -> None:
+    app(prog_name="empire")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""`empire serve`: check settings and policy, migrate, start the workers, serve HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.bootstrap import build
+from bot.settings import Settings, secret
+from governance.policy import PolicyFileError, load_policy
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+class ServeError(Exception):
+    """A reason not to start, said in one line."""
+
+
+def run(settings: Settings, host: str, port: int) -> None:
+    missing = settings.missing_for_serve()
+    if missing:
+        raise ServeError(f"missing settings: {', '.join(missing)}")
+    policy_path = settings.EMPIRE_POLICY_FILE
+    if not policy_path.exists():
+        raise ServeError(
+            f"EMPIRE_POLICY_FILE: {policy_path} not found (`empire init` writes a starter)"
+        )
+    try:
+        policy = load_policy(policy_path)
+    except PolicyFileError as exc:
+        more = f" (and {len(exc.issues) - 1} more)" if len(exc.issues) > 1 else ""
+        raise ServeError(f"EMPIRE_POLICY_FILE: {exc.issues[0]}{more}") from None
+    try:
+        upgrade(make_engine(settings.DATABASE_URL))
+    except SQLAlchemyError as exc:
+        raise ServeError(f"DATABASE_URL: cannot open the database: {exc.__class__.__name__}") from None
+    container = build(settings, policy)
+    container.workers.start()
+    socket_mode = None
+    if settings.SLACK_APP_TOKEN is not None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_mode = SocketModeHandler(
+            container.bolt, secret(settings.SLACK_APP_TOKEN), web_client=container.client
+        )
+        socket_mode.connect()
+        log.info("Slack Socket Mode connected")
+    try:
+        uvicorn.run(container.web, host=host, port=port, log_level="warning", lifespan="off")
+    finally:
+        if socket_mode is not None:
+            socket_mode.close()
+        container.workers.stop()

@@ -1,0 +1,186 @@
+"""Bring Slack up to date with the database: cards, then queued messages.
+
+Cards are rendered from the request's current state whenever its `card_version` moved
+past what Slack last showed, so a lost update is repaired by the next pass and several
+quick changes collapse into one `chat.update`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.blocks.cards import build_card
+from bot.card_view import card_view
+from governance.requests import State
+from storage import outbox
+from storage.models import ActionRequest, OutboxMessage
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=30)
+BACKOFF = (1, 5, 30, 120, 600)
+
+
+class SlackSync:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: WebClient,
+        approvals_channel: str,
+        notify_channel: str,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._approvals_channel = approvals_channel
+        self._notify_channel = notify_channel
+
+    def run_once(self) -> int:
+        return self.sync_cards() + self.deliver_outbox()
+
+    # -- cards --------------------------------------------------------------------------
+
+    def sync_cards(self) -> int:
+        now = utcnow()
+        with self._sessions.begin() as session:
+            stale = list(
+                session.execute(
+                    select(ActionRequest.id)
+                    .where(
+                        ActionRequest.card_version > ActionRequest.card_synced_version,
+                        or_(
+                            ActionRequest.card_lease_until.is_(None),
+                            ActionRequest.card_lease_until < now,
+                        ),
+                    )
+                    .order_by(ActionRequest.id)
+                ).scalars()
+            )
+        return sum(self._sync_card(request_id) for request_id in stale)
+
+    def _sync_card(self, request_id: int) -> int:
+        now = utcnow()
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(ActionRequest)
+                .where(
+                    ActionRequest.id == request_id,
+                    or_(
+                        ActionRequest.card_lease_until.is_(None),
+                        ActionRequest.card_lease_until < now,
+                    ),
+                )
+                .values(card_lease_until=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return 0
+            request = session.get(ActionRequest, request_id)
+            assert request is not None
+            version, channel, ts = request.card_version, request.card_channel, request.card_ts
+            never_shown = ts is None and request.state == State.REJECTED.value
+            text, blocks = ("", []) if never_shown else build_card(card_view(session, request))
+        try:
+            if not never_shown:
+                channel, ts = self._publish(channel, ts, text, blocks)
+        except SlackApiError as exc:
+            log.warning("card of #%s not updated: %s", request_id, exc.response.get("error"))
+            self._release(request_id)
+            return 0
+        with self._sessions.begin() as session:
+            session.execute(
+                update(ActionRequest)
+                .where(ActionRequest.id == request_id)
+                .values(
+                    card_channel=channel,
+                    card_ts=ts,
+                    card_synced_version=version,
+                    card_lease_until=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return 1
+
+    def _publish(
+        self, channel: str | None, ts: str | None, text: str, blocks: list[dict[str, object]]
+    ) -> tuple[str, str]:
+        if channel and ts:
+            self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            return channel, ts
+        response = self._client.chat_postMessage(
+            channel=self._approvals_channel, text=text, blocks=blocks, unfurl_links=False
+        )
+        return str(response["channel"]), str(response["ts"])
+
+    def _release(self, request_id: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(ActionRequest)
+                .where(ActionRequest.id == request_id)
+                .values(card_lease_until=utcnow() + timedelta(seconds=5))
+                .execution_options(synchronize_session=False)
+            )
+
+    # -- queued messages ----------------------------------------------------------------
+
+    def deliver_outbox(self) -> int:
+        with self._sessions.begin() as session:
+            due = [
+                (message.id, message.kind, dict(message.body), message.attempts)
+                for message in outbox.claim_due(session, LEASE)
+            ]
+        for message_id, kind, body, attempts in due:
+            error = self._deliver(kind, body)
+            self._settle(message_id, attempts, error)
+        return len(due)
+
+    def _deliver(self, kind: str, body: dict[str, object]) -> str | None:
+        try:
+            if kind == outbox.EPHEMERAL:
+                response = WebhookClient(str(body["response_url"])).send(
+                    text=str(body["text"]), response_type="ephemeral", replace_original=False
+                )
+                if response.status_code >= 400:
+                    return f"response_url answered {response.status_code}"
+            elif kind == outbox.NOTIFY:
+                self._client.chat_postMessage(
+                    channel=self._notify_channel,
+                    text=str(body["text"]),
+                    blocks=body.get("blocks"),
+                    unfurl_links=False,
+                )
+            else:
+                return f"unknown message kind {kind!r}"
+        except SlackApiError as exc:
+            return str(exc.response.get("error"))
+        except OSError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def _settle(self, message_id: int, attempts: int, error: str | None) -> None:
+        now = utcnow()
+        values: dict[str, object]
+        if error is None:
+            values = {"sent_at": now, "lease_until": None, "attempts": attempts + 1}
+        else:
+            log.warning("outbox message %s not delivered: %s", message_id, error)
+            wait = BACKOFF[min(attempts, len(BACKOFF) - 1)]
+            values = {
+                "attempts": attempts + 1,
+                "last_error": error,
+                "lease_until": None,
+                "next_attempt_at": now + timedelta(seconds=wait),
+            }
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )

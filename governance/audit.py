@@ -1,0 +1,115 @@
+"""The tamper-evident audit log: an append-only SHA-256 hash chain.
+
+Each entry's hash covers the previous entry's hash and the entry's own canonical JSON
+(sequence number, time, actor, kind, request and payload), so editing, removing or
+reordering any entry breaks every hash after it, and `verify` names the first bad one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from governance.canonical import canonical_json, sha256_hex
+from storage.models import AuditEntry, AuditHead
+from storage.types import utcnow
+
+GENESIS = "0" * 64
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    created_at: datetime,
+    actor: str,
+    kind: str,
+    request_id: int | None,
+    payload: str,
+) -> str:
+    body = canonical_json(
+        {
+            "seq": seq,
+            "at": created_at.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "kind": kind,
+            "request": request_id,
+            "payload": payload,
+        }
+    )
+    return sha256_hex(prev_hash + body)
+
+
+def append(
+    session: Session,
+    kind: str,
+    actor: str,
+    payload: dict[str, Any],
+    request_id: int | None = None,
+) -> AuditEntry:
+    """Add an entry in the caller's transaction; the head row lock orders concurrent appends."""
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    seq = head.seq + 1
+    created_at = utcnow()
+    text = canonical_json(payload)
+    digest = entry_hash(head.hash, seq, created_at, actor, kind, request_id, text)
+    entry = AuditEntry(
+        seq=seq,
+        created_at=created_at,
+        actor=actor,
+        kind=kind,
+        request_id=request_id,
+        payload=text,
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    session.add(entry)
+    head.seq, head.hash = seq, digest
+    return entry
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    entries: int
+    bad_seq: int | None = None
+    reason: str | None = None
+
+
+def verify_entries(entries: Iterable[AuditEntry], head: AuditHead | None = None) -> Verdict:
+    """Walk the chain in sequence order; the first entry that does not fit is named."""
+    prev_hash, expected_seq, count = GENESIS, 1, 0
+    for entry in entries:
+        if entry.seq != expected_seq:
+            return Verdict(False, count, expected_seq, f"entry {expected_seq} is missing")
+        if entry.prev_hash != prev_hash:
+            return Verdict(False, count, entry.seq, "does not follow the entry before it")
+        recomputed = entry_hash(
+            entry.prev_hash,
+            entry.seq,
+            entry.created_at,
+            entry.actor,
+            entry.kind,
+            entry.request_id,
+            entry.payload,
+        )
+        if recomputed != entry.hash:
+            return Verdict(False, count, entry.seq, "its content does not match its hash")
+        prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
+    if head is not None and (head.seq != count or head.hash != prev_hash):
+        return Verdict(False, count, count + 1, "entries after it were removed")
+    return Verdict(True, count)
+
+
+def verify(session: Session, batch: int = 1000) -> Verdict:
+    head = session.get(AuditHead, 1)
+    entries = session.execute(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    ).scalars()
+    return verify_entries(entries, head)

@@ -1,0 +1,431 @@
+"""The service layer: every way a request changes, one transaction and one audit entry each.
+
+`bot/` and the REST API call these; nothing here knows about Slack or Stripe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from governance import audit
+from governance.actions import kind_of
+from governance.actions.base import Payload
+from governance.canonical import canonical_json, sha256_hex
+from governance.errors import (
+    ActionRefused,
+    AlreadyDecided,
+    ClickRefused,
+    GovernanceError,
+    NotAnApprover,
+    RequestExpired,
+    RequestNotFound,
+    SelfApproval,
+    StaleCard,
+)
+from governance.policy import Policy
+from governance.ports import ExternalError, PaymentGateway
+from governance.requests import State, transition
+from storage import outbox
+from storage.models import ActionRequest, Approval
+from storage.types import utcnow
+
+Clock = Callable[[], datetime]
+
+
+def payload_hash(action: str, payload: Payload) -> str:
+    """What an approval is bound to: the action and exactly the payload the card shows."""
+    return sha256_hex(canonical_json({"action": action, "payload": payload}))
+
+
+@dataclass(frozen=True)
+class Submitted:
+    request_id: int
+    state: State
+    approvals_required: int
+    approver_hint: str
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    approved: bool
+    approvals: int
+    required: int
+
+
+class Governance:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        policy: Callable[[], Policy],
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._policy = policy
+        self._now = clock
+
+    @contextmanager
+    def _unit(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- asking -------------------------------------------------------------------------
+
+    def submit(
+        self, action: str, payload: Payload, requester: str, origin: dict[str, Any]
+    ) -> Submitted:
+        kind = kind_of(action)
+        now = self._now()
+        with self._unit() as session:
+            request = ActionRequest(
+                uid=f"act_{uuid.uuid4().hex}",
+                action=action,
+                state=State.RECEIVED.value,
+                requester=requester,
+                origin=origin,
+                payload=payload,
+                payload_hash=payload_hash(action, payload),
+                created_at=now,
+                updated_at=now,
+                card_version=0,
+            )
+            session.add(request)
+            session.flush()
+            audit.append(
+                session,
+                "request.submitted",
+                requester,
+                {"action": action, "payload": payload, "origin": _origin_for_audit(origin)},
+                request.id,
+            )
+            if not kind.needs_preparation:
+                self._open_for_approval(session, request, payload)
+            return Submitted(
+                request.id, State(request.state), request.approvals_required, request.approver_hint
+            )
+
+    def awaiting_preparation(self) -> list[int]:
+        with self._unit() as session:
+            return list(
+                session.execute(
+                    select(ActionRequest.id)
+                    .where(ActionRequest.state == State.RECEIVED.value)
+                    .order_by(ActionRequest.id)
+                ).scalars()
+            )
+
+    def prepare(self, request_id: int, gateway: PaymentGateway) -> None:
+        """Read from the outside world what the card must show, then open it for approval."""
+        with self._unit() as session:
+            request = _load(session, request_id)
+            if request.state != State.RECEIVED.value:
+                return
+            action, payload = request.action, dict(request.payload)
+        try:
+            prepared = kind_of(action).prepare(payload, gateway)
+        except (ActionRefused, ExternalError) as exc:
+            reason = exc.reason if isinstance(exc, ExternalError) else str(exc)
+            with self._unit() as session:
+                request = _lock(session, request_id)
+                if request.state == State.RECEIVED.value:
+                    self._reject(session, request, reason)
+            return
+        with self._unit() as session:
+            request = _lock(session, request_id)
+            if request.state == State.RECEIVED.value:
+                self._open_for_approval(session, request, prepared)
+
+    def _open_for_approval(self, session: Session, request: ActionRequest, payload: Payload) -> None:
+        kind = kind_of(request.action)
+        policy = self._policy()
+        requirement = policy.decide(request.action, kind.amount(payload))
+        eligible = sorted(requirement.approvers - {request.requester})
+        if len(eligible) < requirement.approvals_required:
+            self._reject(
+                session,
+                request,
+                f"Rule “{requirement.rule_name}” needs {requirement.describe()}, "
+                "and not enough people other than you may approve.",
+            )
+            return
+        amount = kind.amount(payload)
+        transition(
+            session,
+            request,
+            State.PENDING,
+            payload=payload,
+            payload_hash=payload_hash(request.action, payload),
+            amount_minor=amount.minor if amount else None,
+            currency=amount.currency if amount else None,
+            rule_name=requirement.rule_name,
+            approvals_required=requirement.approvals_required,
+            approvers=eligible,
+            approver_hint=requirement.describe(),
+            policy_digest=policy.digest,
+            expires_at=self._now() + requirement.expires_after,
+            card_version=ActionRequest.card_version + 1,
+        )
+        audit.append(
+            session,
+            "request.pending",
+            "empire",
+            {
+                "payload_hash": request.payload_hash,
+                "payload": payload,
+                "rule": requirement.rule_name,
+                "approvals_required": requirement.approvals_required,
+                "approvers": eligible,
+                "policy_digest": policy.digest,
+                "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+            },
+            request.id,
+        )
+        if kind.needs_preparation:
+            outbox.reply(
+                session,
+                request.origin,
+                f"Request #{request.id} is waiting for {requirement.describe()}.",
+            )
+
+    def _reject(self, session: Session, request: ActionRequest, reason: str) -> None:
+        transition(
+            session,
+            request,
+            State.REJECTED,
+            failure_reason=reason,
+            card_version=ActionRequest.card_version + 1,
+        )
+        audit.append(session, "request.rejected", "empire", {"reason": reason}, request.id)
+        outbox.reply(session, request.origin, f"Request #{request.id} was refused: {reason}")
+
+    # -- deciding -----------------------------------------------------------------------
+
+    def check_can_decide(self, request_id: int, user_id: str, shown_hash: str) -> None:
+        """Raise ClickRefused (audited) when `user_id` may not decide this request now."""
+        self._decide(request_id, user_id, shown_hash, "check", lambda session, request: None)
+
+    def approve(self, request_id: int, user_id: str, shown_hash: str) -> ApprovalOutcome:
+        outcome: list[ApprovalOutcome] = []
+
+        def record(session: Session, request: ActionRequest) -> None:
+            already = session.execute(
+                select(Approval.id).where(
+                    Approval.request_id == request.id,
+                    Approval.user_id == user_id,
+                    Approval.payload_hash == request.payload_hash,
+                )
+            ).first()
+            if already:
+                raise AlreadyDecided("You have already approved this request.")
+            session.add(
+                Approval(
+                    request_id=request.id,
+                    user_id=user_id,
+                    payload_hash=request.payload_hash,
+                    created_at=self._now(),
+                )
+            )
+            session.flush()
+            audit.append(
+                session,
+                "approval.given",
+                user_id,
+                {"payload_hash": request.payload_hash},
+                request.id,
+            )
+            count = _approval_count(session, request)
+            if count >= request.approvals_required:
+                transition(
+                    session, request, State.APPROVED, card_version=ActionRequest.card_version + 1
+                )
+                audit.append(
+                    session, "request.approved", user_id, {"approvals": count}, request.id
+                )
+            else:
+                _bump_card(session, request)
+            outcome.append(
+                ApprovalOutcome(request.state == State.APPROVED.value, count, request.approvals_required)
+            )
+
+        self._decide(request_id, user_id, shown_hash, "approve", record)
+        return outcome[0]
+
+    def deny(self, request_id: int, user_id: str, shown_hash: str, reason: str) -> None:
+        def record(session: Session, request: ActionRequest) -> None:
+            transition(
+                session,
+                request,
+                State.DENIED,
+                decided_by=user_id,
+                decision_note=reason,
+                card_version=ActionRequest.card_version + 1,
+            )
+            audit.append(session, "request.denied", user_id, {"reason": reason}, request.id)
+
+        self._decide(request_id, user_id, shown_hash, "deny", record)
+
+    def _decide(
+        self,
+        request_id: int,
+        user_id: str,
+        shown_hash: str,
+        verb: str,
+        record: Callable[[Session, ActionRequest], None],
+    ) -> None:
+        refusal: ClickRefused | None = None
+        with self._unit() as session:
+            request = _lock(session, request_id)
+            try:
+                self._ensure_may_decide(session, request, user_id, shown_hash)
+                record(session, request)
+            except ClickRefused as exc:
+                refusal = exc
+                audit.append(
+                    session,
+                    "click.refused",
+                    user_id,
+                    {"verb": verb, "reason": str(exc), "shown_hash": shown_hash},
+                    request.id,
+                )
+        if refusal is not None:
+            raise refusal
+
+    def _ensure_may_decide(
+        self, session: Session, request: ActionRequest, user_id: str, shown_hash: str
+    ) -> None:
+        if request.state != State.PENDING.value:
+            raise AlreadyDecided(f"Request #{request.id} is already {request.state}.")
+        if request.expires_at is not None and self._now() >= request.expires_at:
+            self._expire(session, request)
+            raise RequestExpired(f"Request #{request.id} has expired.")
+        if shown_hash != request.payload_hash:
+            raise StaleCard(
+                f"Request #{request.id} has changed since this card was shown; "
+                "decide on the current card."
+            )
+        if user_id == request.requester:
+            raise SelfApproval(f"You asked for request #{request.id}; someone else must decide.")
+        if user_id not in request.approvers:
+            raise NotAnApprover(
+                f"Rule “{request.rule_name}” does not let you decide request #{request.id}."
+            )
+
+    def retry(self, request_id: int, user_id: str) -> None:
+        """Run a failed request again; completed steps are not repeated."""
+        refusal: ClickRefused | None = None
+        with self._unit() as session:
+            request = _lock(session, request_id)
+            try:
+                if request.state != State.FAILED.value:
+                    raise AlreadyDecided(f"Request #{request.id} is {request.state}, not failed.")
+                if user_id not in request.approvers:
+                    raise NotAnApprover(f"Only an approver of #{request.id} may retry it.")
+                transition(
+                    session,
+                    request,
+                    State.APPROVED,
+                    attempt=ActionRequest.attempt + 1,
+                    failure_reason=None,
+                    card_version=ActionRequest.card_version + 1,
+                )
+                audit.append(session, "request.retried", user_id, {}, request.id)
+            except ClickRefused as exc:
+                refusal = exc
+                audit.append(
+                    session, "click.refused", user_id, {"verb": "retry", "reason": str(exc)},
+                    request.id,
+                )
+        if refusal is not None:
+            raise refusal
+
+    # -- time ---------------------------------------------------------------------------
+
+    def expire_due(self) -> list[int]:
+        with self._unit() as session:
+            due = list(
+                session.execute(
+                    select(ActionRequest.id).where(
+                        ActionRequest.state == State.PENDING.value,
+                        ActionRequest.expires_at <= self._now(),
+                    )
+                ).scalars()
+            )
+        expired = []
+        for request_id in due:
+            with self._unit() as session:
+                request = _lock(session, request_id)
+                if request.state == State.PENDING.value:
+                    self._expire(session, request)
+                    expired.append(request_id)
+        return expired
+
+    def _expire(self, session: Session, request: ActionRequest) -> None:
+        transition(session, request, State.EXPIRED, card_version=ActionRequest.card_version + 1)
+        audit.append(session, "request.expired", "empire", {}, request.id)
+        outbox.reply(session, request.origin, f"Request #{request.id} expired without a decision.")
+
+
+def _load(session: Session, request_id: int) -> ActionRequest:
+    request = session.get(ActionRequest, request_id)
+    if request is None:
+        raise RequestNotFound(f"There is no request #{request_id}.")
+    return request
+
+
+def _lock(session: Session, request_id: int) -> ActionRequest:
+    """Load the request and hold its row until commit: decisions on it queue up."""
+    request = session.execute(
+        select(ActionRequest).where(ActionRequest.id == request_id).with_for_update()
+    ).scalar_one_or_none()
+    if request is None:
+        raise RequestNotFound(f"There is no request #{request_id}.")
+    return request
+
+
+def _approval_count(session: Session, request: ActionRequest) -> int:
+    count = session.execute(
+        select(func.count(func.distinct(Approval.user_id))).where(
+            Approval.request_id == request.id,
+            Approval.payload_hash == request.payload_hash,
+            Approval.user_id.in_(request.approvers),
+        )
+    ).scalar_one()
+    return int(count)
+
+
+def approvers_so_far(session: Session, request: ActionRequest) -> list[str]:
+    return list(
+        session.execute(
+            select(Approval.user_id)
+            .where(
+                Approval.request_id == request.id,
+                Approval.payload_hash == request.payload_hash,
+            )
+            .order_by(Approval.id)
+        ).scalars()
+    )
+
+
+def _bump_card(session: Session, request: ActionRequest) -> None:
+    session.execute(
+        update(ActionRequest)
+        .where(ActionRequest.id == request.id)
+        .values(card_version=ActionRequest.card_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _origin_for_audit(origin: dict[str, Any]) -> dict[str, Any]:
+    # A response_url is a short-lived credential to answer in Slack; it stays out of the log.
+    return {key: value for key, value in origin.items() if key != "response_url"}
+
+
+__all__ = ["ApprovalOutcome", "Governance", "GovernanceError", "Submitted", "payload_hash"]

@@ -1,0 +1,61 @@
+"""Messages to Slack, written in the transaction of the change they report.
+
+A worker delivers them afterwards; nothing is said that was rolled back, and nothing
+committed goes unsaid because a process died before speaking.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage
+from storage.types import utcnow
+
+EPHEMERAL = "ephemeral"  # body: response_url, text
+NOTIFY = "notify"  # body: text, optional blocks; goes to the notify channel
+
+
+def enqueue(session: Session, kind: str, body: dict[str, Any]) -> None:
+    now = utcnow()
+    session.add(OutboxMessage(kind=kind, body=body, created_at=now, next_attempt_at=now))
+
+
+def reply(session: Session, origin: dict[str, Any], text: str) -> None:
+    """An ephemeral answer to whoever is behind `origin`, when it has a way back."""
+    if origin.get("response_url"):
+        enqueue(session, EPHEMERAL, {"response_url": origin["response_url"], "text": text})
+
+
+def claim_due(session: Session, lease: timedelta, limit: int = 20) -> list[OutboxMessage]:
+    """Messages due now, leased to the caller so that another process skips them."""
+    now = utcnow()
+    candidates = session.execute(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).scalars()
+    claimed: list[OutboxMessage] = []
+    for message_id in candidates:
+        taken = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            )
+            .values(lease_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            message = session.get(OutboxMessage, message_id)
+            if message is not None:
+                claimed.append(message)
+    return claimed
