@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -93,8 +94,8 @@ def build(settings: Settings, policy: Policy | None = None) -> Container:
         replies=Replies(sessions, workers.wake),
         wake=workers.wake,
         currency=settings.EMPIRE_CURRENCY,
+        approvals_channel=approvals,
     )
     bolt = build_bolt_app(client, secret(settings.SLACK_SIGNING_SECRET), deps)
     web = build_web_app(bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), workers.wake)
     return Container(settings, engine, sessions, governance, workers, client, bolt, web)
-

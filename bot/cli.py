@@ -13,8 +13,11 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 
-app = typer.Typer(help="Business Empire: money and marketplace work, approved in Slack.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Business Empire: money and marketplace work, approved in Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 policy_app = typer.Typer(help="The approval policy file.", no_args_is_help=True)
@@ -60,7 +63,9 @@ def serve(
     """Migrate the database, then serve Slack, Stripe webhooks and the workers."""
     from bot.serve import ServeError, run
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         run(load_settings(), host, port)
     except ServeError as exc:
@@ -99,8 +104,9 @@ def audit_verify() -> None:
 
 @policy_app.command("check")
 def policy_check(
-    path: Annotated[Path | None, typer.Argument(help="Policy file (default: EMPIRE_POLICY_FILE).")]
-    = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="Policy file (default: EMPIRE_POLICY_FILE).")
+    ] = None,
 ) -> None:
     """Validate a policy file: each error with its line and reason."""
     from governance.policy import PolicyFileError, load_policy

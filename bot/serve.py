@@ -37,7 +37,9 @@ def run(settings: Settings, host: str, port: int) -> None:
     try:
         upgrade(make_engine(settings.DATABASE_URL))
     except SQLAlchemyError as exc:
-        raise ServeError(f"DATABASE_URL: cannot open the database: {exc.__class__.__name__}") from None
+        raise ServeError(
+            f"DATABASE_URL: cannot open the database: {exc.__class__.__name__}"
+        ) from None
     container = build(settings, policy)
     container.workers.start()
     socket_mode = None

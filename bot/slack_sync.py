@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.cards import build_card
 from bot.card_view import card_view
+from bot.notifications import render
 from governance.requests import State
 from storage import outbox
 from storage.models import ActionRequest, OutboxMessage
@@ -150,10 +151,7 @@ class SlackSync:
                     return f"response_url answered {response.status_code}"
             elif kind == outbox.NOTIFY:
                 self._client.chat_postMessage(
-                    channel=self._notify_channel,
-                    text=str(body["text"]),
-                    blocks=body.get("blocks"),
-                    unfurl_links=False,
+                    channel=self._notify_channel, text=render(body), unfurl_links=False
                 )
             else:
                 return f"unknown message kind {kind!r}"

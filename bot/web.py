@@ -51,8 +51,9 @@ def build_web_app(
         if not stripe_webhook_secret:
             return JSONResponse({"error": "STRIPE_WEBHOOK_SECRET is not set"}, status_code=400)
         try:
-            event = verify_event(body, request.headers.get("stripe-signature", ""),
-                                 stripe_webhook_secret)
+            event = verify_event(
+                body, request.headers.get("stripe-signature", ""), stripe_webhook_secret
+            )
         except InvalidWebhook as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         receipt = await run_in_threadpool(webhooks.receive, sessions, body, event)

@@ -1,16 +1,18 @@
 """Errors of the governance core; `bot/` turns each into a message for the person.
 
-    GovernanceError
-     ├── InvalidAmount          text that is not a positive amount
-     ├── PolicyError            the policy file is unusable (see governance.policy)
-     ├── RequestNotFound
-     ├── ActionRefused          the request may not go ahead (forbidden, nothing to refund)
-     └── ClickRefused           a decision that changes nothing
-          ├── NotAnApprover
-          ├── SelfApproval
-          ├── AlreadyDecided    the request is no longer pending
-          ├── StaleCard         the card shows a payload that has since changed
-          └── RequestExpired
+GovernanceError
+ ├── InvalidAmount          text that is not a positive amount
+ ├── PolicyError            the policy file is unusable (see governance.policy)
+ │    ├── PolicyFileError   every problem found in a file, each with its line
+ │    └── InvalidDuration   text that is not a duration like `24h`
+ ├── RequestNotFound
+ ├── ActionRefused          the request may not go ahead (forbidden, nothing to refund)
+ └── ClickRefused           a decision that changes nothing
+      ├── NotAnApprover
+      ├── SelfApproval
+      ├── AlreadyDecided    the request is no longer pending
+      ├── StaleCard         the card shows a payload that has since changed
+      └── RequestExpired
 """
 
 
@@ -19,6 +21,14 @@ class GovernanceError(Exception):
 
 
 class InvalidAmount(GovernanceError, ValueError):
+    pass
+
+
+class PolicyError(GovernanceError):
+    pass
+
+
+class InvalidDuration(PolicyError, ValueError):
     pass
 
 

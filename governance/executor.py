@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance import audit
@@ -88,53 +88,45 @@ class Executor:
         return ran
 
     def _candidates(self) -> list[int]:
-        now = self._now()
+        """Approved requests, and executing ones whose worker's lease ran out or who died."""
         with self._sessions.begin() as session:
             rows = session.execute(
-                select(ActionRequest.id, ActionRequest.state, ActionRequest.lease_owner)
-                .where(
-                    or_(
-                        ActionRequest.state == State.APPROVED.value,
-                        ActionRequest.state == State.EXECUTING.value,
-                    )
+                select(
+                    ActionRequest.id,
+                    ActionRequest.state,
+                    ActionRequest.lease_owner,
+                    ActionRequest.lease_until,
                 )
-                .where(
-                    or_(
-                        ActionRequest.lease_until.is_(None),
-                        ActionRequest.lease_until < now,
-                        ActionRequest.state == State.EXECUTING.value,
-                    )
-                )
+                .where(ActionRequest.state.in_([State.APPROVED.value, State.EXECUTING.value]))
                 .order_by(ActionRequest.id)
             ).all()
-        ready = []
-        for request_id, state, owner in rows:
-            if state == State.APPROVED.value:
-                ready.append(request_id)
-            elif owner != self.owner and (self._lease_expired(request_id) or _owner_is_dead(owner)):
-                ready.append(request_id)
-        return ready
+        return [
+            request_id
+            for request_id, state, owner, until in rows
+            if state == State.APPROVED.value or self._abandoned(owner, until)
+        ]
 
-    def _lease_expired(self, request_id: int) -> bool:
-        with self._sessions.begin() as session:
-            until = session.execute(
-                select(ActionRequest.lease_until).where(ActionRequest.id == request_id)
-            ).scalar_one()
-        return until is None or until < self._now()
+    def _abandoned(self, owner: str | None, until: datetime | None) -> bool:
+        """An execution nobody is running any more: its lease ran out or its process died."""
+        if owner == self.owner:
+            return False
+        return until is None or until < self._now() or _owner_is_dead(owner)
 
     def _claim(self, request_id: int) -> bool:
         with self._sessions.begin() as session:
             request = session.get(ActionRequest, request_id)
             if request is None:
                 return False
-            previous_owner = request.lease_owner
+            previous_owner, previous_until = request.lease_owner, request.lease_until
             resumed = request.state == State.EXECUTING.value
+            if resumed and not self._abandoned(previous_owner, previous_until):
+                return False
             try:
                 transition(
                     session,
                     request,
                     State.EXECUTING,
-                    expect={"lease_owner": previous_owner},
+                    expect={"lease_owner": previous_owner, "lease_until": previous_until},
                     lease_owner=self.owner,
                     lease_until=self._now() + self._lease,
                     card_version=ActionRequest.card_version + (0 if resumed else 1),
@@ -256,8 +248,11 @@ class Executor:
                     request,
                     State.SUCCEEDED,
                     expect={"lease_owner": self.owner},
-                    result={"summary": outcome.summary, "object_id": outcome.object_id,
-                            **outcome.details},
+                    result={
+                        "summary": outcome.summary,
+                        "object_id": outcome.object_id,
+                        **outcome.details,
+                    },
                     lease_until=None,
                     card_version=ActionRequest.card_version + 1,
                 )

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from governance.errors import InvalidAmount
 
 # Currencies Stripe charges in without a minor unit (Stripe's "zero-decimal" list).
-ZERO_DECIMAL = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
+ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 # Currencies with three decimals in Stripe.
 THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 KNOWN_CURRENCIES = frozenset(
@@ -27,7 +25,7 @@ KNOWN_CURRENCIES = frozenset(
     wst xaf xcd xof xpf yer zar zmw""".split()
 )
 SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
-_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$", re.ASCII)
 
 
 def exponent(currency: str) -> int:
@@ -43,7 +41,7 @@ def is_currency_code(token: str) -> bool:
     return token.lower() in KNOWN_CURRENCIES
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Money:
     minor: int
     currency: str  # lower-case ISO code, as Stripe writes it
@@ -95,7 +93,8 @@ def parse_amount(text: str, default_currency: str) -> Money:
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
         raise InvalidAmount(f"{text.strip()!r} is not an amount") from exc
     places = exponent(currency)
-    minor = value.scaleb(places)
+    with localcontext(prec=len(raw) + places + 4):  # exact: never round before the check
+        minor = value.scaleb(places)
     if minor != minor.to_integral_value():
         unit = "whole units" if places == 0 else f"{places} decimal places"
         raise InvalidAmount(f"{currency.upper()} amounts have at most {unit}")

@@ -67,9 +67,10 @@ def transition(
         conditions.append(getattr(ActionRequest, column) == value)
     values = {"state": to.value, "updated_at": utcnow(), **changes}
     result = session.execute(
-        update(ActionRequest).where(*conditions).values(**values).execution_options(
-            synchronize_session=False
-        )
+        update(ActionRequest)
+        .where(*conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyDecided(f"request #{request.id} changed while it was being decided")

@@ -51,6 +51,7 @@ class Submitted:
     state: State
     approvals_required: int
     approver_hint: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,13 @@ class Governance:
                 request.id,
             )
             if not kind.needs_preparation:
-                self._open_for_approval(session, request, payload)
+                self._open_for_approval(session, request, payload, reply=False)
             return Submitted(
-                request.id, State(request.state), request.approvals_required, request.approver_hint
+                request.id,
+                State(request.state),
+                request.approvals_required,
+                request.approver_hint,
+                request.failure_reason,
             )
 
     def awaiting_preparation(self) -> list[int]:
@@ -143,7 +148,10 @@ class Governance:
             if request.state == State.RECEIVED.value:
                 self._open_for_approval(session, request, prepared)
 
-    def _open_for_approval(self, session: Session, request: ActionRequest, payload: Payload) -> None:
+    def _open_for_approval(
+        self, session: Session, request: ActionRequest, payload: Payload, *, reply: bool = True
+    ) -> None:
+        """Apply the policy; `reply` says whether the requester still needs to be told."""
         kind = kind_of(request.action)
         policy = self._policy()
         requirement = policy.decide(request.action, kind.amount(payload))
@@ -154,6 +162,7 @@ class Governance:
                 request,
                 f"Rule “{requirement.rule_name}” needs {requirement.describe()}, "
                 "and not enough people other than you may approve.",
+                reply=reply,
             )
             return
         amount = kind.amount(payload)
@@ -188,14 +197,16 @@ class Governance:
             },
             request.id,
         )
-        if kind.needs_preparation:
+        if reply:
             outbox.reply(
                 session,
                 request.origin,
                 f"Request #{request.id} is waiting for {requirement.describe()}.",
             )
 
-    def _reject(self, session: Session, request: ActionRequest, reason: str) -> None:
+    def _reject(
+        self, session: Session, request: ActionRequest, reason: str, *, reply: bool = True
+    ) -> None:
         transition(
             session,
             request,
@@ -204,7 +215,8 @@ class Governance:
             card_version=ActionRequest.card_version + 1,
         )
         audit.append(session, "request.rejected", "empire", {"reason": reason}, request.id)
-        outbox.reply(session, request.origin, f"Request #{request.id} was refused: {reason}")
+        if reply:
+            outbox.reply(session, request.origin, f"Request #{request.id} was refused: {reason}")
 
     # -- deciding -----------------------------------------------------------------------
 
@@ -246,13 +258,13 @@ class Governance:
                 transition(
                     session, request, State.APPROVED, card_version=ActionRequest.card_version + 1
                 )
-                audit.append(
-                    session, "request.approved", user_id, {"approvals": count}, request.id
-                )
+                audit.append(session, "request.approved", user_id, {"approvals": count}, request.id)
             else:
                 _bump_card(session, request)
             outcome.append(
-                ApprovalOutcome(request.state == State.APPROVED.value, count, request.approvals_required)
+                ApprovalOutcome(
+                    request.state == State.APPROVED.value, count, request.approvals_required
+                )
             )
 
         self._decide(request_id, user_id, shown_hash, "approve", record)
@@ -340,7 +352,10 @@ class Governance:
             except ClickRefused as exc:
                 refusal = exc
                 audit.append(
-                    session, "click.refused", user_id, {"verb": "retry", "reason": str(exc)},
+                    session,
+                    "click.refused",
+                    user_id,
+                    {"verb": "retry", "reason": str(exc)},
                     request.id,
                 )
         if refusal is not None:

@@ -16,7 +16,7 @@ from storage.models import OutboxMessage
 from storage.types import utcnow
 
 EPHEMERAL = "ephemeral"  # body: response_url, text
-NOTIFY = "notify"  # body: text, optional blocks; goes to the notify channel
+NOTIFY = "notify"  # body: event, facts; rendered by bot.notifications for the notify channel
 
 
 def enqueue(session: Session, kind: str, body: dict[str, Any]) -> None:

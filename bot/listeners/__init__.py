@@ -15,3 +15,4 @@ class ListenerDeps:
     replies: Replies
     wake: Callable[[], None]
     currency: str
+    approvals_channel: str

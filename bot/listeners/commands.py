@@ -6,12 +6,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import messages
+from bot import answers
 from bot.grammar import HelpCommand, InvoiceCommand, RefundCommand, UsageError, parse_command
 from bot.listeners import ListenerDeps
+from governance.actions.base import Payload
 from governance.actions.invoice import invoice_payload
 from governance.actions.refund import refund_payload
-from governance.actions.base import Payload
 
 
 def register(app: App, deps: ListenerDeps) -> None:
@@ -20,10 +20,10 @@ def register(app: App, deps: ListenerDeps) -> None:
         try:
             parsed = parse_command(command.get("text", ""), deps.currency)
         except UsageError as exc:
-            ack(text=messages.usage_error(exc.message, exc.usage))
+            ack(text=answers.usage_error(exc))
             return
         if isinstance(parsed, HelpCommand):
-            ack(text=messages.help_reply())
+            ack(text=answers.help_reply())
             return
         action, payload = _request_of(parsed)
         origin = {
@@ -33,7 +33,7 @@ def register(app: App, deps: ListenerDeps) -> None:
             "response_url": command.get("response_url"),
         }
         submitted = deps.governance.submit(action, payload, command["user_id"], origin)
-        ack(text=messages.submitted(submitted))
+        ack(text=answers.submitted(submitted, deps.approvals_channel))
         deps.wake()
 
 

@@ -73,7 +73,9 @@ class InvoiceAction:
             # A line added by an earlier attempt whose answer was lost shows in the total.
             invoice = gateway.get_invoice(invoice_id)
             if invoice.amount_due.minor == 0:
-                invoice = gateway.add_invoice_line(invoice_id, amount, payload["description"], scope)
+                invoice = gateway.add_invoice_line(
+                    invoice_id, amount, payload["description"], scope
+                )
             return _invoice_json(invoice)
 
         def finalize(scope: CallScope) -> Payload:

@@ -100,8 +100,9 @@ class MemoryGateway:
 
         def make() -> Invoice:
             invoice = self.invoices[invoice_id]
-            updated = replace(invoice, amount_due=Money(invoice.amount_due.minor + amount.minor,
-                                                        amount.currency))
+            updated = replace(
+                invoice, amount_due=Money(invoice.amount_due.minor + amount.minor, amount.currency)
+            )
             self.invoices[invoice_id] = updated
             return updated
 

@@ -160,7 +160,10 @@ def test_refund_over_the_threshold_needs_two_distinct_approvers(
     governance.prepare(request_id, gateway)
     stored = request(sessions, request_id)
     assert (stored.state, stored.rule_name, stored.approvals_required) == (
-        "pending", "parliament", 2)
+        "pending",
+        "parliament",
+        2,
+    )
     first = governance.approve(request_id, "U0FIN1", stored.payload_hash)
     assert (first.approved, first.approvals) == (False, 1)
     with pytest.raises(AlreadyDecided):
@@ -238,15 +241,16 @@ def test_pending_requests_expire_and_late_clicks_are_refused(
     assert "request.expired" in kinds(sessions, early)
 
 
-def test_deny_records_who_and_why(
-    governance: Governance, sessions: sessionmaker[Session]
-) -> None:
+def test_deny_records_who_and_why(governance: Governance, sessions: sessionmaker[Session]) -> None:
     request_id = submit_invoice(governance)
     shown = request(sessions, request_id).payload_hash
     governance.deny(request_id, "U0FIN2", shown, "Wrong client")
     stored = request(sessions, request_id)
     assert (stored.state, stored.decided_by, stored.decision_note) == (
-        "denied", "U0FIN2", "Wrong client")
+        "denied",
+        "U0FIN2",
+        "Wrong client",
+    )
     with pytest.raises(AlreadyDecided):
         governance.approve(request_id, "U0FIN1", shown)
 
@@ -282,7 +286,8 @@ def test_every_step_is_in_a_chain_that_verifies(
     assert len(steps) == 5
     with sessions() as session:
         verdict = audit.verify(session)
-    assert verdict.ok and verdict.entries == len(kinds(sessions, request_id))
+    assert verdict.ok
+    assert verdict.entries == len(kinds(sessions, request_id))
 
 
 def test_state_is_final_once_succeeded(

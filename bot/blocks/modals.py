@@ -1,0 +1,51 @@
+"""The modal that asks a denier for the reason (opened with `views.open`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import messages
+from bot.escape import MODAL_BUTTON_MAX, MODAL_TITLE_MAX, PRIVATE_METADATA_MAX, plain
+
+DENY_CALLBACK_ID = "deny_reason"
+REASON_BLOCK_ID = "reason"
+REASON_ACTION_ID = "reason"
+DENY_REASON_MAX = 500  # Stripe's limit on a metadata value, where the reason may end up
+
+
+def build_deny_modal(button_value: str, request_id: int) -> dict[str, Any]:
+    """The view for `views.open`; the card's button value comes back as `private_metadata`."""
+    if not 0 < len(button_value) <= PRIVATE_METADATA_MAX:
+        raise ValueError(f"button_value must be 1 to {PRIVATE_METADATA_MAX} characters")
+    title = messages.DENY_TITLE.format(request_id=request_id)
+    return {
+        "type": "modal",
+        "callback_id": DENY_CALLBACK_ID,
+        "private_metadata": button_value,
+        "title": _plain_text(plain(title, MODAL_TITLE_MAX)),
+        "submit": _plain_text(plain(messages.DENY_SUBMIT, MODAL_BUTTON_MAX)),
+        "close": _plain_text(plain(messages.DENY_CLOSE, MODAL_BUTTON_MAX)),
+        "blocks": [
+            {
+                "type": "section",
+                "text": _plain_text(messages.DENY_PROMPT.format(request_id=request_id)),
+            },
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK_ID,
+                "optional": False,
+                "label": _plain_text(messages.DENY_LABEL),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_ACTION_ID,
+                    "multiline": True,
+                    "max_length": DENY_REASON_MAX,
+                    "placeholder": _plain_text(messages.DENY_PLACEHOLDER),
+                },
+            },
+        ],
+    }
+
+
+def _plain_text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
