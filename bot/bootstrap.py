@@ -57,8 +57,7 @@ def slack_client(settings: Settings) -> WebClient:
 
 def payment_gateway(settings: Settings) -> PaymentGateway:
     if settings.STRIPE_API_KEY is None:
-        gateway: PaymentGateway = UnconfiguredGateway()  # type: ignore[assignment]
-        return gateway
+        return UnconfiguredGateway()
     return StripeGateway(secret(settings.STRIPE_API_KEY), settings.STRIPE_API_BASE)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -128,4 +127,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

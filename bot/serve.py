@@ -49,11 +49,11 @@ def run(settings: Settings, host: str, port: int) -> None:
         socket_mode = SocketModeHandler(
             container.bolt, secret(settings.SLACK_APP_TOKEN), web_client=container.client
         )
-        socket_mode.connect()
+        socket_mode.connect()  # type: ignore[no-untyped-call]
         log.info("Slack Socket Mode connected")
     try:
         uvicorn.run(container.web, host=host, port=port, log_level="warning", lifespan="off")
     finally:
         if socket_mode is not None:
-            socket_mode.close()
+            socket_mode.close()  # type: ignore[no-untyped-call]
         container.workers.stop()

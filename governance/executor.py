@@ -186,7 +186,7 @@ class Executor:
                 )
             ).scalar_one_or_none()
             if done is not None:
-                return done
+                return dict(done)
             self._renew_lease(session, request_id)
         scope = CallScope(action_id=uid, idempotency_key=f"{uid}:{name}:{attempt}")
         result = self._call_with_retries(request_id, lambda: call(scope))

@@ -1,0 +1,313 @@
+"""`PaymentGateway` on the official Stripe SDK (`StripeClient`, typed `client.v1` services).
+
+Every call that creates or changes something carries the step's idempotency key, and
+every object created carries `metadata.empire_action_id`, so a retry replays the first
+answer and an object can still be found after Stripe has forgotten the key (24 h).
+Stripe's exceptions are translated here, at the boundary, into `integrations.errors`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal, TypeVar
+
+import stripe
+
+from governance.money import Money
+from governance.ports import (
+    CallScope,
+    Customer,
+    ExternalError,
+    Invoice,
+    InvoicePaymentInfo,
+    Refund,
+    RejectedError,
+)
+from integrations.errors import (
+    InvalidStripeRequest,
+    PaymentDeclined,
+    RateLimited,
+    StripeAccessDenied,
+    StripeObjectNotFound,
+    StripeUnavailable,
+)
+
+ACTION_KEY = "empire_action_id"
+REASON_KEY = "empire_reason"
+METADATA_VALUE_LIMIT = 500
+_KEY_PATTERN = re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9*]+")
+
+_Object = TypeVar("_Object", bound=stripe.StripeObject)
+
+
+class StripeGateway:
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str,
+        *,
+        max_network_retries: int = 2,
+        timeout: float = 20.0,
+    ) -> None:
+        # Client telemetry would add timings of earlier calls to each request and write
+        # an id file under the home folder; the bot needs neither.
+        stripe.enable_telemetry = False
+        self._api_key = api_key
+        self._http = stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True)
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base},
+            http_client=self._http,
+            max_network_retries=max_network_retries,
+        )
+
+    def close(self) -> None:
+        self._http.close()  # type: ignore[no-untyped-call]  # unannotated in the SDK
+
+    # -- customers ---------------------------------------------------------------------
+
+    def find_customer(self, email: str) -> Customer | None:
+        with self._translated("look up the customer"):
+            found = self._client.v1.customers.list(params={"email": email, "limit": 1})
+        first = next(iter(found.data), None)
+        return Customer(first.id, first.email or email) if first else None
+
+    def create_customer(self, email: str, scope: CallScope) -> Customer:
+        with self._translated("create the customer"):
+            customer = self._client.v1.customers.create(
+                params={"email": email, "metadata": _tag(scope)}, options=_once(scope)
+            )
+        return Customer(customer.id, customer.email or email)
+
+    # -- invoices ----------------------------------------------------------------------
+
+    def find_invoice_for_action(self, customer_id: str, action_id: str) -> Invoice | None:
+        with self._translated("look up the customer's invoices"):
+            listing = self._client.v1.invoices.list(params={"customer": customer_id, "limit": 100})
+            found = _first_for_action(listing.auto_paging_iter(), action_id)
+        return _invoice(found) if found else None
+
+    def create_invoice(
+        self, customer_id: str, currency: str, due_days: int, description: str, scope: CallScope
+    ) -> Invoice:
+        with self._translated("create the invoice"):
+            invoice = self._client.v1.invoices.create(
+                params={
+                    "customer": customer_id,
+                    "currency": currency,
+                    "collection_method": "send_invoice",
+                    "days_until_due": due_days,
+                    "description": description,
+                    "auto_advance": False,
+                    "pending_invoice_items_behavior": "exclude",
+                    "metadata": _tag(scope),
+                },
+                options=_once(scope),
+            )
+        return _invoice(invoice)
+
+    def add_invoice_line(
+        self, invoice_id: str, amount: Money, description: str, scope: CallScope
+    ) -> Invoice:
+        with self._translated("add the line to the invoice"):
+            # Stripe bills an invoice item to a customer: read whose invoice this is.
+            draft = self._client.v1.invoices.retrieve(invoice_id)
+            self._client.v1.invoice_items.create(
+                params={
+                    "customer": _id(draft.customer),
+                    "invoice": invoice_id,
+                    "amount": amount.minor,
+                    "currency": amount.currency,
+                    "description": description,
+                    "metadata": _tag(scope),
+                },
+                options=_once(scope),
+            )
+            invoice = self._client.v1.invoices.retrieve(invoice_id)
+        return _invoice(invoice)
+
+    def finalize_invoice(self, invoice_id: str, scope: CallScope) -> Invoice:
+        with self._translated("finalize the invoice"):
+            invoice = self._client.v1.invoices.finalize_invoice(
+                invoice_id, params={"auto_advance": False}, options=_once(scope)
+            )
+        return _invoice(invoice)
+
+    def send_invoice(self, invoice_id: str, scope: CallScope) -> Invoice:
+        with self._translated("send the invoice"):
+            invoice = self._client.v1.invoices.send_invoice(invoice_id, options=_once(scope))
+        return _invoice(invoice)
+
+    def get_invoice(self, invoice_id: str) -> Invoice:
+        with self._translated("read the invoice"):
+            invoice = self._client.v1.invoices.retrieve(invoice_id)
+        return _invoice(invoice)
+
+    # -- payments and refunds ----------------------------------------------------------
+
+    def invoice_payment(self, invoice_id: str) -> InvoicePaymentInfo:
+        with self._translated("read the invoice's payment"):
+            payments = self._client.v1.invoice_payments.list(
+                params={"invoice": invoice_id, "status": "paid"}
+            )
+            paid = next(
+                (
+                    p
+                    for p in payments.auto_paging_iter()
+                    if p.payment.type == "payment_intent" and p.payment.payment_intent
+                ),
+                None,
+            )
+            if paid is None:
+                raise self._why_no_payment(invoice_id)
+            intent = self._client.v1.payment_intents.retrieve(
+                _id(paid.payment.payment_intent), params={"expand": ["latest_charge"]}
+            )
+        charge = intent.latest_charge
+        if not isinstance(charge, stripe.Charge) or charge.status != "succeeded":
+            raise RejectedError(f"The payment of invoice {invoice_id} has no successful charge.")
+        return InvoicePaymentInfo(
+            invoice=invoice_id,
+            payment_intent=intent.id,
+            charge=charge.id,
+            captured=Money(charge.amount_captured, charge.currency),
+            refunded=Money(charge.amount_refunded, charge.currency),
+        )
+
+    def find_refund_for_action(self, payment_intent: str, action_id: str) -> Refund | None:
+        with self._translated("look up the payment's refunds"):
+            listing = self._client.v1.refunds.list(
+                params={"payment_intent": payment_intent, "limit": 100}
+            )
+            found = _first_for_action(listing.auto_paging_iter(), action_id)
+        return _refund(found) if found else None
+
+    def create_refund(
+        self, payment_intent: str, amount: Money, reason: str, scope: CallScope
+    ) -> Refund:
+        # Stripe's `reason` is a short list; the person's own words go in metadata.
+        metadata = {**_tag(scope), REASON_KEY: reason[:METADATA_VALUE_LIMIT]}
+        with self._translated("create the refund"):
+            refund = self._client.v1.refunds.create(
+                params={
+                    "payment_intent": payment_intent,
+                    "amount": amount.minor,
+                    "reason": _stripe_reason(reason),
+                    "metadata": metadata,
+                },
+                options=_once(scope),
+            )
+        return _refund(refund)
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _why_no_payment(self, invoice_id: str) -> RejectedError:
+        invoice = self._client.v1.invoices.retrieve(invoice_id)
+        if invoice.status == "paid":
+            return RejectedError(
+                f"Invoice {invoice_id} was marked paid outside Stripe: "
+                "there is no Stripe payment to refund."
+            )
+        return RejectedError(
+            f"Invoice {invoice_id} is {invoice.status}, not paid: there is no payment to refund."
+        )
+
+    @contextmanager
+    def _translated(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except stripe.StripeError as exc:
+            raise translate(exc, doing, self._api_key) from exc
+
+
+def translate(exc: stripe.StripeError, doing: str, api_key: str = "") -> ExternalError:
+    """The port's error for a Stripe exception raised while trying to do `doing`."""
+    said = _without_keys(exc.user_message or "", api_key)
+    if isinstance(exc, stripe.RateLimitError):
+        return RateLimited(f"Stripe is limiting requests; could not {doing} yet.")
+    if isinstance(exc, stripe.APIConnectionError):
+        return StripeUnavailable(f"Could not reach Stripe to {doing} (network error or timeout).")
+    if isinstance(exc, stripe.APIError):
+        status = exc.http_status or "no status"
+        return StripeUnavailable(f"Stripe could not {doing} just now (HTTP {status}).")
+    if isinstance(exc, stripe.CardError):
+        return PaymentDeclined(f"The card was declined while trying to {doing}: {said}")
+    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+        return StripeAccessDenied(
+            f"Stripe did not accept the API key while trying to {doing}; check STRIPE_API_KEY."
+        )
+    if isinstance(exc, stripe.InvalidRequestError) and (
+        exc.code == "resource_missing" or exc.http_status == 404
+    ):
+        return StripeObjectNotFound(f"Could not {doing}: {said}")
+    if isinstance(exc, stripe.IdempotencyError):
+        return InvalidStripeRequest(
+            f"Stripe refused to {doing}: this step was already sent with different details."
+        )
+    return InvalidStripeRequest(f"Stripe refused to {doing}: {said}")
+
+
+def _stripe_reason(reason: str) -> Literal["duplicate", "fraudulent", "requested_by_customer"]:
+    """Stripe's own reason when the person's reason is exactly one of them."""
+    word = reason.strip().lower()
+    if word == "duplicate":
+        return "duplicate"
+    if word == "fraudulent":
+        return "fraudulent"
+    return "requested_by_customer"
+
+
+def _without_keys(text: str, api_key: str) -> str:
+    if api_key:
+        text = text.replace(api_key, "[API key]")
+    return _KEY_PATTERN.sub("[API key]", text)
+
+
+def _tag(scope: CallScope) -> dict[str, str]:
+    return {ACTION_KEY: scope.action_id}
+
+
+def _once(scope: CallScope) -> stripe.RequestOptions:
+    return {"idempotency_key": scope.idempotency_key}
+
+
+def _id(field: str | stripe.StripeObject | None) -> str:
+    """The id of an expandable field, whether Stripe sent the id or the object."""
+    if field is None:
+        return ""
+    return field if isinstance(field, str) else str(field["id"])
+
+
+def _metadata(obj: stripe.StripeObject) -> dict[str, str]:
+    raw = obj.to_dict().get("metadata") or {}
+    return {str(key): str(value) for key, value in raw.items()}
+
+
+def _first_for_action(objects: Iterator[_Object], action_id: str) -> _Object | None:
+    return next((obj for obj in objects if _metadata(obj).get(ACTION_KEY) == action_id), None)
+
+
+def _invoice(invoice: stripe.Invoice) -> Invoice:
+    return Invoice(
+        id=invoice.id,
+        customer=_id(invoice.customer),
+        status=invoice.status or "draft",
+        number=invoice.number,
+        amount_due=Money(invoice.amount_due, invoice.currency),
+        amount_paid=Money(invoice.amount_paid, invoice.currency),
+        hosted_invoice_url=invoice.hosted_invoice_url,
+        invoice_pdf=invoice.invoice_pdf,
+        metadata=_metadata(invoice),
+    )
+
+
+def _refund(refund: stripe.Refund) -> Refund:
+    return Refund(
+        id=refund.id,
+        amount=Money(refund.amount, refund.currency),
+        status=refund.status or "pending",
+        payment_intent=_id(refund.payment_intent),
+        metadata=_metadata(refund),
+    )
