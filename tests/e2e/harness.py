@@ -106,7 +106,10 @@ class ServeProcess:
     def command(self, text: str, user: str, response_url: str = sp.UNROUTED_RESPONSE_URL) -> str:
         response = self.post_slack(sp.slash_command(text, user_id=user, response_url=response_url))
         assert response.status_code == 200, response.text
-        return str(response.json().get("text", "")) if response.content else ""
+        # Bolt answers a plain-text ack as text/plain, which Slack shows ephemerally.
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return str(response.json().get("text", ""))
+        return response.text
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:
