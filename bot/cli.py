@@ -65,6 +65,8 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("stripe", "httpx", "slack_sdk", "slack_bolt"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         run(load_settings(), host, port)
     except ServeError as exc:
