@@ -1,4 +1,4 @@
-"""Channel notifications from stored facts (Stripe events), rendered at delivery time."""
+"""Queued messages rendered at delivery: notifications from Stripe facts, ephemeral replies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,20 @@ from typing import Any
 
 from bot import messages
 from bot.escape import escape_mrkdwn
+from bot.grammar import usage_line
 from governance.money import KNOWN_CURRENCIES, Money
+
+USAGE_OF_ACTION = {
+    "payments.invoice": messages.INVOICE,
+    "payments.refund": messages.REFUND,
+}
+
+
+def render_reply(body: dict[str, Any]) -> str:
+    """An ephemeral answer: the core's words, escaped, and the usage line where one fits."""
+    text = escape_mrkdwn(str(body.get("text", "")))
+    command = USAGE_OF_ACTION.get(str(body.get("usage_for")))
+    return f"{text}\n{usage_line(command)}" if command else text
 
 
 def render(body: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.cards import build_card
 from bot.card_view import card_view
-from bot.notifications import render
+from bot.notifications import render, render_reply
 from governance.requests import State
 from storage import outbox
 from storage.models import ActionRequest, OutboxMessage
@@ -145,7 +145,7 @@ class SlackSync:
         try:
             if kind == outbox.EPHEMERAL:
                 response = WebhookClient(str(body["response_url"])).send(
-                    text=str(body["text"]), response_type="ephemeral", replace_original=False
+                    text=render_reply(body), response_type="ephemeral", replace_original=False
                 )
                 if response.status_code >= 400:
                     return f"response_url answered {response.status_code}"

@@ -216,7 +216,12 @@ class Governance:
         )
         audit.append(session, "request.rejected", "empire", {"reason": reason}, request.id)
         if reply:
-            outbox.reply(session, request.origin, f"Request #{request.id} was refused: {reason}")
+            outbox.reply(
+                session,
+                request.origin,
+                f"Request #{request.id} was refused: {reason}",
+                usage_for=request.action,
+            )
 
     # -- deciding -----------------------------------------------------------------------
 

@@ -24,10 +24,18 @@ def enqueue(session: Session, kind: str, body: dict[str, Any]) -> None:
     session.add(OutboxMessage(kind=kind, body=body, created_at=now, next_attempt_at=now))
 
 
-def reply(session: Session, origin: dict[str, Any], text: str) -> None:
-    """An ephemeral answer to whoever is behind `origin`, when it has a way back."""
+def reply(
+    session: Session, origin: dict[str, Any], text: str, usage_for: str | None = None
+) -> None:
+    """An ephemeral answer to whoever is behind `origin`, when it has a way back.
+
+    `usage_for` names an action whose usage line goes with the answer (for refusals).
+    """
     if origin.get("response_url"):
-        enqueue(session, EPHEMERAL, {"response_url": origin["response_url"], "text": text})
+        body = {"response_url": origin["response_url"], "text": text}
+        if usage_for:
+            body["usage_for"] = usage_for
+        enqueue(session, EPHEMERAL, body)
 
 
 def claim_due(session: Session, lease: timedelta, limit: int = 20) -> list[OutboxMessage]:

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import WEBHOOK_SECRET, ServeProcess, serve_env
+from tests.e2e.harness import STRIPE_KEY, WEBHOOK_SECRET, ServeProcess, serve_env
 from tests.fakes.slack_server import FakeSlack, run_fake_slack
 from tests.fakes.stripe_server import FakeStripe, run_fake_stripe
-from tests.e2e.harness import STRIPE_KEY
 
 pytestmark = pytest.mark.e2e
 

@@ -35,7 +35,10 @@ def test_a_refused_step_fails_the_card_and_retry_resumes_it(
     bot: ServeProcess, fake_slack: FakeSlack, fake_stripe: FakeStripe
 ) -> None:
     fake_stripe.fail_next(
-        "POST", "/v1/invoices/{id}/send", 400, code="invoice_not_editable",
+        "POST",
+        "/v1/invoices/{id}/send",
+        400,
+        code="invoice_not_editable",
         message="This invoice cannot be sent right now.",
     )
     request_id = ask(bot, fake_slack, INVOICE)
@@ -43,7 +46,8 @@ def test_a_refused_step_fails_the_card_and_retry_resumes_it(
     failed = card_saying(fake_slack, request_id, "Failed")
     assert "cannot be sent" in failed
     card = card_for(fake_slack, request_id)
-    assert card is not None and button(card, "retry") is not None
+    assert card is not None
+    assert button(card, "retry") is not None
 
     click(bot, fake_slack, request_id, "retry", "U0OUTSIDER")  # refused: not an approver
     click(bot, fake_slack, request_id, "retry", "U0FIN2")
@@ -57,7 +61,9 @@ def _steps_done(database_url: str) -> int:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(ActionStep)).scalar_one())
+            return int(
+                connection.execute(select(func.count()).select_from(ActionStep)).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -106,7 +112,9 @@ def test_two_processes_on_one_database_execute_once_under_twenty_clicks(
         target = (one, two)[index % 2]
         body, headers = clicks[index]
         barrier.wait()
-        statuses.append(target.http.post("/slack/events", content=body, headers=headers).status_code)
+        statuses.append(
+            target.http.post("/slack/events", content=body, headers=headers).status_code
+        )
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(clicks))]
     for thread in threads:

@@ -27,7 +27,8 @@ def test_invoice_is_approved_then_created_finalized_and_sent_once(
     assert "<@U0REQ>" in text
     assert "invoices" in text
     approve = button(card, "approve")
-    assert approve is not None and approve["text"]["text"] == "Approve"
+    assert approve is not None
+    assert approve["text"]["text"] == "Approve"
     assert button(card, "deny") is not None
 
     click = sp.block_action("approve", approve["value"], user_id="U0FIN1", message=card)
