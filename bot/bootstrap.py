@@ -96,5 +96,5 @@ def build(settings: Settings, policy: Policy | None = None) -> Container:
         approvals_channel=approvals,
     )
     bolt = build_bolt_app(client, secret(settings.SLACK_SIGNING_SECRET), deps)
-    web = build_web_app(bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), workers.wake)
+    web = build_web_app(bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), workers)
     return Container(settings, engine, sessions, governance, workers, client, bolt, web)

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.workers import SLACK
 from storage import outbox
 
 
 class Replies:
-    def __init__(self, sessions: sessionmaker[Session], wake: Callable[[], None]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], wake: Callable[..., None]) -> None:
         self._sessions = sessions
         self._wake = wake
 
@@ -19,4 +20,4 @@ class Replies:
             return
         with self._sessions.begin() as session:
             outbox.reply(session, {"response_url": response_url}, text)
-        self._wake()
+        self._wake(SLACK)

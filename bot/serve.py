@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
+import sys
+from types import FrameType
 
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,6 +44,9 @@ def run(settings: Settings, host: str, port: int) -> None:
             f"DATABASE_URL: cannot open the database: {exc.__class__.__name__}"
         ) from None
     container = build(settings, policy)
+    # Background threads (card updates, Stripe calls) must not hold the interpreter for the
+    # default 5 ms while a request waits to answer Slack.
+    sys.setswitchinterval(0.0005)
     container.workers.start()
     socket_mode = None
     if settings.SLACK_APP_TOKEN is not None:
@@ -51,9 +57,16 @@ def run(settings: Settings, host: str, port: int) -> None:
         )
         socket_mode.connect()  # type: ignore[no-untyped-call]
         log.info("Slack Socket Mode connected")
+    # uvicorn stops on SIGTERM and then raises the signal again; ending with SystemExit
+    # instead lets the workers below finish their step and stop.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(container.web, host=host, port=port, log_level="warning", lifespan="off")
     finally:
         if socket_mode is not None:
             socket_mode.close()  # type: ignore[no-untyped-call]
         container.workers.stop()
+
+
+def _exit_cleanly(_signal: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)

@@ -21,6 +21,7 @@ from bot.card_view import card_view
 from bot.notifications import render, render_reply
 from governance.requests import State
 from storage import outbox
+from storage.db import read_only
 from storage.models import ActionRequest, OutboxMessage
 from storage.types import utcnow
 
@@ -38,6 +39,7 @@ class SlackSync:
         notify_channel: str,
     ) -> None:
         self._sessions = sessions
+        self._reads = read_only(sessions)
         self._client = client
         self._approvals_channel = approvals_channel
         self._notify_channel = notify_channel
@@ -49,7 +51,7 @@ class SlackSync:
 
     def sync_cards(self) -> int:
         now = utcnow()
-        with self._sessions.begin() as session:
+        with self._reads.begin() as session:
             stale = list(
                 session.execute(
                     select(ActionRequest.id)
@@ -131,6 +133,9 @@ class SlackSync:
     # -- queued messages ----------------------------------------------------------------
 
     def deliver_outbox(self) -> int:
+        with self._reads.begin() as session:
+            if not outbox.has_due(session):
+                return 0
         with self._sessions.begin() as session:
             due = [
                 (message.id, message.kind, dict(message.body), message.attempts)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.workers import SLACK, Workers
 from governance import webhooks
 from integrations.stripe_webhooks import InvalidWebhook, verify_event
 
@@ -25,7 +26,7 @@ def build_web_app(
     bolt: App,
     sessions: sessionmaker[Session],
     stripe_webhook_secret: str,
-    wake: Callable[[], None],
+    workers: Workers,
 ) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = await request.body()
@@ -36,12 +37,15 @@ def build_web_app(
             query=request.url.query,
             headers={key: [value] for key, value in request.headers.items()},
         )
-        # Bolt's sync dispatch runs in the thread pool so it never blocks the event loop.
-        bolt_response: BoltResponse = await run_in_threadpool(bolt.dispatch, bolt_request)
+        # Bolt's sync dispatch runs in the thread pool so it never blocks the event loop;
+        # the workers it wakes start once Slack has its answer.
+        with workers.after_response() as wake:
+            bolt_response: BoltResponse = await run_in_threadpool(bolt.dispatch, bolt_request)
         return Response(
             content=bolt_response.body,
             status_code=bolt_response.status,
             headers={k: v[0] for k, v in bolt_response.headers.items() if v},
+            background=BackgroundTask(wake),
         )
 
     async def stripe_webhook(request: Request) -> Response:
@@ -57,7 +61,7 @@ def build_web_app(
         except InvalidWebhook as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         receipt = await run_in_threadpool(webhooks.receive, sessions, body, event)
-        wake()
+        workers.wake(SLACK)
         status = 500 if receipt is webhooks.Receipt.FAILED else 200
         return JSONResponse({"received": receipt.value}, status_code=status)
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +56,40 @@ class Loop:
                 self._wake.wait(self._interval)
 
 
+PREPARE, EXECUTE, EXPIRE, SLACK = "prepare", "execute", "expire", "slack"
+
+# While Slack waits for its answer, wakes are only noted; they happen once it has it.
+_deferred: ContextVar[set[str] | None] = ContextVar("deferred_wakes", default=None)
+
+
 class Workers:
-    """The loops as one unit; `wake()` nudges them all after a change."""
+    """The loops as one unit; `wake(name, …)` nudges the loops that have new work."""
 
     def __init__(self, loops: list[Loop]) -> None:
-        self._loops = loops
+        self._loops = {loop.name: loop for loop in loops}
 
     def start(self) -> None:
-        for loop in self._loops:
+        for loop in self._loops.values():
             loop.start()
 
-    def wake(self) -> None:
-        for loop in self._loops:
-            loop.wake()
+    def wake(self, *names: str) -> None:
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.update(names)
+            return
+        for name in names:
+            self._loops[name].wake()
+
+    @contextmanager
+    def after_response(self) -> Iterator[Callable[[], None]]:
+        """Collect the wakes of one request; the caller runs them once it has answered."""
+        noted: set[str] = set()
+        token = _deferred.set(noted)
+        try:
+            yield lambda: self.wake(*noted)
+        finally:
+            _deferred.reset(token)
 
     def stop(self) -> None:
-        for loop in self._loops:
+        for loop in self._loops.values():
             loop.stop()

@@ -7,19 +7,26 @@ reordering any entry breaks every hash after it, and `verify` names the first ba
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from governance.canonical import canonical_json, sha256_hex
-from storage.models import AuditEntry, AuditHead
+from storage.models import AuditEntry, AuditHead, table_of
 from storage.types import utcnow
 
 GENESIS = "0" * 64
+# Built once: appending is on the path of every answer to Slack.
+_INSERT_ENTRIES = insert(table_of(AuditEntry))
+_MOVE_HEAD = (
+    update(table_of(AuditHead))
+    .where(table_of(AuditHead).c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def entry_hash(
@@ -44,34 +51,58 @@ def entry_hash(
     return sha256_hex(prev_hash + body)
 
 
+@dataclass(frozen=True)
+class Record:
+    """An entry to append: what happened, who did it, the details, which request."""
+
+    kind: str
+    actor: str
+    payload: dict[str, Any]
+    request_id: int | None = None
+
+
 def append(
     session: Session,
     kind: str,
     actor: str,
     payload: dict[str, Any],
     request_id: int | None = None,
-) -> AuditEntry:
-    """Add an entry in the caller's transaction; the head row lock orders concurrent appends."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
-    seq = head.seq + 1
+) -> None:
+    append_many(session, [Record(kind, actor, payload, request_id)])
+
+
+def append_many(session: Session, records: Sequence[Record]) -> None:
+    """Add entries in the caller's transaction.
+
+    The head row is locked once per call: concurrent transactions append in turn, and the
+    lock is held only from here to their commit, so callers append last.
+    """
+    seq, prev_hash = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
     created_at = utcnow()
-    text = canonical_json(payload)
-    digest = entry_hash(head.hash, seq, created_at, actor, kind, request_id, text)
-    entry = AuditEntry(
-        seq=seq,
-        created_at=created_at,
-        actor=actor,
-        kind=kind,
-        request_id=request_id,
-        payload=text,
-        prev_hash=head.hash,
-        hash=digest,
-    )
-    session.add(entry)
-    head.seq, head.hash = seq, digest
-    return entry
+    rows = []
+    for record in records:
+        seq += 1
+        text = canonical_json(record.payload)
+        digest = entry_hash(
+            prev_hash, seq, created_at, record.actor, record.kind, record.request_id, text
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "created_at": created_at,
+                "actor": record.actor,
+                "kind": record.kind,
+                "request_id": record.request_id,
+                "payload": text,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    session.execute(_INSERT_ENTRIES, rows)
+    session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from governance.actions.base import Outcome, Payload
 from governance.errors import ActionRefused, AlreadyDecided
 from governance.ports import CallScope, ExternalError, PaymentGateway, TransientError
 from governance.requests import State, transition
+from storage.db import read_only
 from storage.models import ActionRequest, ActionStep
 from storage.types import utcnow
 
@@ -71,6 +72,7 @@ class Executor:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sessions = sessions
+        self._reads = read_only(sessions)
         self._gateway = gateway
         self.owner = owner or process_owner()
         self._lease = lease
@@ -89,7 +91,7 @@ class Executor:
 
     def _candidates(self) -> list[int]:
         """Approved requests, and executing ones whose worker's lease ran out or who died."""
-        with self._sessions.begin() as session:
+        with self._reads.begin() as session:
             rows = session.execute(
                 select(
                     ActionRequest.id,

@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance import audit
@@ -34,10 +34,14 @@ from governance.policy import Policy
 from governance.ports import ExternalError, PaymentGateway
 from governance.requests import State, transition
 from storage import outbox
-from storage.models import ActionRequest, Approval
+from storage.db import read_only
+from storage.models import ActionRequest, Approval, table_of
 from storage.types import utcnow
 
 Clock = Callable[[], datetime]
+# Built once: both run while Slack waits for its answer.
+_INSERT_REQUEST = insert(table_of(ActionRequest)).returning(table_of(ActionRequest).c.id)
+_INSERT_APPROVAL = insert(table_of(Approval))
 
 
 def payload_hash(action: str, payload: Payload) -> str:
@@ -52,6 +56,12 @@ class Submitted:
     approvals_required: int
     approver_hint: str
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Opening:
+    columns: dict[str, Any]
+    audit: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class Governance:
         clock: Clock = utcnow,
     ) -> None:
         self._sessions = sessions
+        self._reads = read_only(sessions)
         self._policy = policy
         self._now = clock
 
@@ -83,42 +94,49 @@ class Governance:
     def submit(
         self, action: str, payload: Payload, requester: str, origin: dict[str, Any]
     ) -> Submitted:
+        """Record what was asked; apply the policy now unless the outside world must be read."""
         kind = kind_of(action)
         now = self._now()
-        with self._unit() as session:
-            request = ActionRequest(
-                uid=f"act_{uuid.uuid4().hex}",
-                action=action,
-                state=State.RECEIVED.value,
-                requester=requester,
-                origin=origin,
-                payload=payload,
-                payload_hash=payload_hash(action, payload),
-                created_at=now,
-                updated_at=now,
-                card_version=0,
-            )
-            session.add(request)
-            session.flush()
-            audit.append(
-                session,
+        columns: dict[str, Any] = {
+            "uid": f"act_{uuid.uuid4().hex}",
+            "action": action,
+            "state": State.RECEIVED.value,
+            "requester": requester,
+            "origin": origin,
+            "payload": payload,
+            "payload_hash": payload_hash(action, payload),
+            "created_at": now,
+            "updated_at": now,
+            "card_version": 0,
+        }
+        records = [
+            audit.Record(
                 "request.submitted",
                 requester,
                 {"action": action, "payload": payload, "origin": _origin_for_audit(origin)},
-                request.id,
             )
-            if not kind.needs_preparation:
-                self._open_for_approval(session, request, payload, reply=False)
-            return Submitted(
-                request.id,
-                State(request.state),
-                request.approvals_required,
-                request.approver_hint,
-                request.failure_reason,
-            )
+        ]
+        if not kind.needs_preparation:
+            opening = self._apply_policy(action, payload, requester)
+            if isinstance(opening, str):
+                columns.update(state=State.REJECTED.value, failure_reason=opening)
+                records.append(audit.Record("request.rejected", "empire", {"reason": opening}))
+            else:
+                columns.update(state=State.PENDING.value, card_version=1, **opening.columns)
+                records.append(audit.Record("request.pending", "empire", opening.audit))
+        with self._unit() as session:
+            request_id = session.execute(_INSERT_REQUEST, columns).scalar_one()
+            audit.append_many(session, [replace(r, request_id=request_id) for r in records])
+        return Submitted(
+            request_id,
+            State(columns["state"]),
+            columns.get("approvals_required", 0),
+            columns.get("approver_hint", ""),
+            columns.get("failure_reason"),
+        )
 
     def awaiting_preparation(self) -> list[int]:
-        with self._unit() as session:
+        with self._reads.begin() as session:
             return list(
                 session.execute(
                     select(ActionRequest.id)
@@ -129,99 +147,87 @@ class Governance:
 
     def prepare(self, request_id: int, gateway: PaymentGateway) -> None:
         """Read from the outside world what the card must show, then open it for approval."""
-        with self._unit() as session:
+        with self._reads.begin() as session:
             request = _load(session, request_id)
             if request.state != State.RECEIVED.value:
                 return
-            action, payload = request.action, dict(request.payload)
+            action, payload, requester = request.action, dict(request.payload), request.requester
         try:
-            prepared = kind_of(action).prepare(payload, gateway)
+            opening: _Opening | str = self._apply_policy(
+                action, kind_of(action).prepare(payload, gateway), requester
+            )
         except (ActionRefused, ExternalError) as exc:
-            reason = exc.reason if isinstance(exc, ExternalError) else str(exc)
-            with self._unit() as session:
-                request = _lock(session, request_id)
-                if request.state == State.RECEIVED.value:
-                    self._reject(session, request, reason)
-            return
+            opening = exc.reason if isinstance(exc, ExternalError) else str(exc)
         with self._unit() as session:
             request = _lock(session, request_id)
-            if request.state == State.RECEIVED.value:
-                self._open_for_approval(session, request, prepared)
-
-    def _open_for_approval(
-        self, session: Session, request: ActionRequest, payload: Payload, *, reply: bool = True
-    ) -> None:
-        """Apply the policy; `reply` says whether the requester still needs to be told."""
-        kind = kind_of(request.action)
-        policy = self._policy()
-        requirement = policy.decide(request.action, kind.amount(payload))
-        eligible = sorted(requirement.approvers - {request.requester})
-        if len(eligible) < requirement.approvals_required:
-            self._reject(
+            if request.state != State.RECEIVED.value:
+                return
+            if isinstance(opening, str):
+                self._reject(session, request, opening)
+                return
+            transition(
                 session,
                 request,
-                f"Rule “{requirement.rule_name}” needs {requirement.describe()}, "
-                "and not enough people other than you may approve.",
-                reply=reply,
+                State.PENDING,
+                card_version=ActionRequest.card_version + 1,
+                **opening.columns,
             )
-            return
+            outbox.reply(
+                session,
+                request.origin,
+                f"Request #{request.id} is waiting for {opening.columns['approver_hint']}.",
+            )
+            audit.append(session, "request.pending", "empire", opening.audit, request.id)
+
+    def _apply_policy(self, action: str, payload: Payload, requester: str) -> _Opening | str:
+        """The columns that open a request for approval, or why it cannot be opened."""
+        kind = kind_of(action)
+        policy = self._policy()
         amount = kind.amount(payload)
-        transition(
-            session,
-            request,
-            State.PENDING,
-            payload=payload,
-            payload_hash=payload_hash(request.action, payload),
-            amount_minor=amount.minor if amount else None,
-            currency=amount.currency if amount else None,
-            rule_name=requirement.rule_name,
-            approvals_required=requirement.approvals_required,
-            approvers=eligible,
-            approver_hint=requirement.describe(),
-            policy_digest=policy.digest,
-            expires_at=self._now() + requirement.expires_after,
-            card_version=ActionRequest.card_version + 1,
-        )
-        audit.append(
-            session,
-            "request.pending",
-            "empire",
+        requirement = policy.decide(action, amount)
+        eligible = sorted(requirement.approvers - {requester})
+        if len(eligible) < requirement.approvals_required:
+            return (
+                f"Rule “{requirement.rule_name}” needs {requirement.describe()}, "
+                "and not enough people other than you may approve."
+            )
+        shown_hash = payload_hash(action, payload)
+        expires_at = self._now() + requirement.expires_after
+        columns = {
+            "payload": payload,
+            "payload_hash": shown_hash,
+            "amount_minor": amount.minor if amount else None,
+            "currency": amount.currency if amount else None,
+            "rule_name": requirement.rule_name,
+            "approvals_required": requirement.approvals_required,
+            "approvers": eligible,
+            "approver_hint": requirement.describe(),
+            "policy_digest": policy.digest,
+            "expires_at": expires_at,
+        }
+        return _Opening(
+            columns,
             {
-                "payload_hash": request.payload_hash,
+                "payload_hash": shown_hash,
                 "payload": payload,
                 "rule": requirement.rule_name,
                 "approvals_required": requirement.approvals_required,
                 "approvers": eligible,
                 "policy_digest": policy.digest,
-                "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+                "expires_at": expires_at.isoformat(),
             },
-            request.id,
         )
-        if reply:
-            outbox.reply(
-                session,
-                request.origin,
-                f"Request #{request.id} is waiting for {requirement.describe()}.",
-            )
 
-    def _reject(
-        self, session: Session, request: ActionRequest, reason: str, *, reply: bool = True
-    ) -> None:
-        transition(
+    def _reject(self, session: Session, request: ActionRequest, reason: str) -> None:
+        """Refuse a prepared request; it never had a card, so only the requester is told."""
+        transition(session, request, State.REJECTED, failure_reason=reason)
+        outbox.reply(
             session,
-            request,
-            State.REJECTED,
-            failure_reason=reason,
-            card_version=ActionRequest.card_version + 1,
+            request.origin,
+            f"Request #{request.id} was refused: {reason}",
+            usage_for=request.action,
         )
         audit.append(session, "request.rejected", "empire", {"reason": reason}, request.id)
-        if reply:
-            outbox.reply(
-                session,
-                request.origin,
-                f"Request #{request.id} was refused: {reason}",
-                usage_for=request.action,
-            )
 
     # -- deciding -----------------------------------------------------------------------
 
@@ -233,44 +239,43 @@ class Governance:
         outcome: list[ApprovalOutcome] = []
 
         def record(session: Session, request: ActionRequest) -> None:
-            already = session.execute(
-                select(Approval.id).where(
-                    Approval.request_id == request.id,
-                    Approval.user_id == user_id,
-                    Approval.payload_hash == request.payload_hash,
-                )
-            ).first()
-            if already:
+            given = set(
+                session.execute(
+                    select(Approval.user_id).where(
+                        Approval.request_id == request.id,
+                        Approval.payload_hash == request.payload_hash,
+                    )
+                ).scalars()
+            )
+            if user_id in given:
                 raise AlreadyDecided("You have already approved this request.")
-            session.add(
-                Approval(
-                    request_id=request.id,
-                    user_id=user_id,
-                    payload_hash=request.payload_hash,
-                    created_at=self._now(),
+            session.execute(
+                _INSERT_APPROVAL,
+                {
+                    "request_id": request.id,
+                    "user_id": user_id,
+                    "payload_hash": request.payload_hash,
+                    "created_at": self._now(),
+                },
+            )
+            count = len((given | {user_id}) & set(request.approvers))
+            required = request.approvals_required
+            records = [
+                audit.Record(
+                    "approval.given", user_id, {"payload_hash": request.payload_hash}, request.id
                 )
-            )
-            session.flush()
-            audit.append(
-                session,
-                "approval.given",
-                user_id,
-                {"payload_hash": request.payload_hash},
-                request.id,
-            )
-            count = _approval_count(session, request)
-            if count >= request.approvals_required:
+            ]
+            if count >= required:
                 transition(
                     session, request, State.APPROVED, card_version=ActionRequest.card_version + 1
                 )
-                audit.append(session, "request.approved", user_id, {"approvals": count}, request.id)
+                records.append(
+                    audit.Record("request.approved", user_id, {"approvals": count}, request.id)
+                )
             else:
                 _bump_card(session, request)
-            outcome.append(
-                ApprovalOutcome(
-                    request.state == State.APPROVED.value, count, request.approvals_required
-                )
-            )
+            audit.append_many(session, records)
+            outcome.append(ApprovalOutcome(count >= required, count, required))
 
         self._decide(request_id, user_id, shown_hash, "approve", record)
         return outcome[0]
@@ -369,7 +374,7 @@ class Governance:
     # -- time ---------------------------------------------------------------------------
 
     def expire_due(self) -> list[int]:
-        with self._unit() as session:
+        with self._reads.begin() as session:
             due = list(
                 session.execute(
                     select(ActionRequest.id).where(
@@ -408,17 +413,6 @@ def _lock(session: Session, request_id: int) -> ActionRequest:
     if request is None:
         raise RequestNotFound(f"There is no request #{request_id}.")
     return request
-
-
-def _approval_count(session: Session, request: ActionRequest) -> int:
-    count = session.execute(
-        select(func.count(func.distinct(Approval.user_id))).where(
-            Approval.request_id == request.id,
-            Approval.payload_hash == request.payload_hash,
-            Approval.user_id.in_(request.approvers),
-        )
-    ).scalar_one()
-    return int(count)
 
 
 def approvers_so_far(session: Session, request: ActionRequest) -> list[str]:

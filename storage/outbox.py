@@ -6,10 +6,10 @@ committed goes unsaid because a process died before speaking.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
@@ -38,10 +38,8 @@ def reply(
         enqueue(session, EPHEMERAL, body)
 
 
-def claim_due(session: Session, lease: timedelta, limit: int = 20) -> list[OutboxMessage]:
-    """Messages due now, leased to the caller so that another process skips them."""
-    now = utcnow()
-    candidates = session.execute(
+def _due(now: datetime) -> Select[int]:
+    return (
         select(OutboxMessage.id)
         .where(
             OutboxMessage.sent_at.is_(None),
@@ -49,8 +47,17 @@ def claim_due(session: Session, lease: timedelta, limit: int = 20) -> list[Outbo
             or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
         )
         .order_by(OutboxMessage.id)
-        .limit(limit)
-    ).scalars()
+    )
+
+
+def has_due(session: Session) -> bool:
+    return session.execute(_due(utcnow()).limit(1)).first() is not None
+
+
+def claim_due(session: Session, lease: timedelta, limit: int = 20) -> list[OutboxMessage]:
+    """Messages due now, leased to the caller so that another process skips them."""
+    now = utcnow()
+    candidates = session.execute(_due(now).limit(limit)).scalars()
     claimed: list[OutboxMessage] = []
     for message_id in candidates:
         taken = session.execute(

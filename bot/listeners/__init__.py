@@ -13,6 +13,6 @@ from governance.service import Governance
 class ListenerDeps:
     governance: Governance
     replies: Replies
-    wake: Callable[[], None]
+    wake: Callable[..., None]  # Workers.wake: the names of loops with new work
     currency: str
     approvals_channel: str

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.blocks.modals import build_deny_modal
 from bot.card_view import parse_button_value
 from bot.listeners import ListenerDeps
+from bot.workers import EXECUTE, SLACK
 from governance.errors import ClickRefused, RequestNotFound
 
 
@@ -21,10 +22,14 @@ def register(app: App, deps: ListenerDeps) -> None:
         if click is None:
             return
         try:
-            deps.governance.approve(click.request_id, click.user_id, click.shown_hash)
+            outcome = deps.governance.approve(click.request_id, click.user_id, click.shown_hash)
         except (ClickRefused, RequestNotFound) as exc:
             deps.replies.ephemeral(click.response_url, str(exc))
-        deps.wake()
+            return
+        if outcome.approved:
+            deps.wake(EXECUTE, SLACK)
+        else:
+            deps.wake(SLACK)
 
     @app.action("deny")
     def deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -36,7 +41,6 @@ def register(app: App, deps: ListenerDeps) -> None:
             deps.governance.check_can_decide(click.request_id, click.user_id, click.shown_hash)
         except (ClickRefused, RequestNotFound) as exc:
             deps.replies.ephemeral(click.response_url, str(exc))
-            deps.wake()
             return
         client.views_open(
             trigger_id=body["trigger_id"],
@@ -53,7 +57,8 @@ def register(app: App, deps: ListenerDeps) -> None:
             deps.governance.retry(click.request_id, click.user_id)
         except (ClickRefused, RequestNotFound) as exc:
             deps.replies.ephemeral(click.response_url, str(exc))
-        deps.wake()
+            return
+        deps.wake(EXECUTE, SLACK)
 
 
 class _Click:

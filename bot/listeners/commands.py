@@ -9,9 +9,11 @@ from slack_bolt import Ack, App
 from bot import answers
 from bot.grammar import HelpCommand, InvoiceCommand, RefundCommand, UsageError, parse_command
 from bot.listeners import ListenerDeps
+from bot.workers import PREPARE, SLACK
 from governance.actions.base import Payload
 from governance.actions.invoice import invoice_payload
 from governance.actions.refund import refund_payload
+from governance.requests import State
 
 
 def register(app: App, deps: ListenerDeps) -> None:
@@ -34,7 +36,10 @@ def register(app: App, deps: ListenerDeps) -> None:
         }
         submitted = deps.governance.submit(action, payload, command["user_id"], origin)
         ack(text=answers.submitted(submitted, deps.approvals_channel))
-        deps.wake()
+        if submitted.state is State.RECEIVED:
+            deps.wake(PREPARE)
+        elif submitted.state is State.PENDING:
+            deps.wake(SLACK)
 
 
 def _request_of(parsed: InvoiceCommand | RefundCommand) -> tuple[str, Payload]:

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.card_view import parse_button_value
 from bot.listeners import ListenerDeps
+from bot.workers import SLACK
 from governance.errors import ClickRefused, RequestNotFound
 
 
@@ -32,4 +33,4 @@ def register(app: App, deps: ListenerDeps) -> None:
             ack(response_action="errors", errors={"reason": str(exc)})
             return
         ack()
-        deps.wake()
+        deps.wake(SLACK)
