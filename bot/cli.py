@@ -90,12 +90,22 @@ def db_upgrade() -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole audit chain; names the first altered, removed or reordered entry."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from governance import audit
     from storage.db import make_engine, make_session_factory
 
     sessions = make_session_factory(make_engine(load_settings().DATABASE_URL))
-    with sessions() as session:
-        verdict = audit.verify(session)
+    try:
+        with sessions() as session:
+            verdict = audit.verify(session)
+    except SQLAlchemyError as exc:
+        # Exit 1 means a broken chain; a database that cannot be read is another matter.
+        raise fail(
+            f"DATABASE_URL: cannot read the audit log ({exc.__class__.__name__}); "
+            "is it migrated (`empire db upgrade`)?",
+            2,
+        ) from None
     if verdict.ok:
         typer.echo(f"OK: {verdict.entries} entries")
         return

@@ -30,9 +30,11 @@ ELLIPSIS = "…"
 ZERO_WIDTH_SPACE = "\u200b"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # A sigil Slack could read as the start of a mention: `@`/`#` before a word, not inside one
-# (so `a@b.com` stays whole), and any `@` before a broadcast name.
+# (so `a@b.com` stays whole), and any `@` before a broadcast name. `#` before digits is
+# left alone: request numbers (`#12`) are no channel names.
 _MENTION_SIGIL = re.compile(
-    r"(?<!\w)[@#](?=\w)|@(?=(?:channel|here|everyone|group)\b)", re.IGNORECASE
+    r"(?<!\w)(?:@(?=\w)|#(?=\w)(?!\d+\b))|@(?=(?:channel|here|everyone|group)\b)",
+    re.IGNORECASE,
 )
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")  # users, and enterprise-grid users
 

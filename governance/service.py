@@ -324,7 +324,7 @@ class Governance:
         self, session: Session, request: ActionRequest, user_id: str, shown_hash: str
     ) -> None:
         if request.state != State.PENDING.value:
-            raise AlreadyDecided(f"Request #{request.id} is already {request.state}.")
+            raise AlreadyDecided(f"Request #{request.id} {_NO_LONGER_PENDING[request.state]}.")
         if request.expires_at is not None and self._now() >= request.expires_at:
             self._expire(session, request)
             raise RequestExpired(f"Request #{request.id} has expired.")
@@ -396,6 +396,19 @@ class Governance:
         transition(session, request, State.EXPIRED, card_version=ActionRequest.card_version + 1)
         audit.append(session, "request.expired", "empire", {}, request.id)
         outbox.reply(session, request.origin, f"Request #{request.id} expired without a decision.")
+
+
+_NO_LONGER_PENDING = {
+    State.RECEIVED.value: "is not open for approval yet",
+    State.APPROVED.value: "is already approved",
+    State.EXECUTING.value: "is already approved and executing",
+    State.SUCCEEDED.value: "has already been executed",
+    State.FAILED.value: "was approved; its execution failed",
+    State.DENIED.value: "has already been denied",
+    State.EXPIRED.value: "has expired",
+    State.CANCELLED.value: "was cancelled",
+    State.REJECTED.value: "was refused",
+}
 
 
 def _load(session: Session, request_id: int) -> ActionRequest:

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from bot.escape import ZERO_WIDTH_SPACE, escape_mrkdwn, mention_user, plain, slack_length
 
 ENTITY_START = re.compile(r"&(?!amp;|lt;|gt;)")
-BARE_MENTION = re.compile(r"(?<!\w)[@#]\w|@(?:channel|here|everyone|group)\b", re.IGNORECASE)
+# `#` and digits alone (`#12`, a request number) names no channel and is left as written.
+BARE_MENTION = re.compile(
+    r"(?<!\w)(?:@\w|#(?!\d+\b)\w)|@(?:channel|here|everyone|group)\b", re.IGNORECASE
+)
 
 
 def unescape(mrkdwn: str) -> str:
@@ -37,6 +40,7 @@ def assert_safe(mrkdwn: str) -> None:
         ("<http://x|y>", "&lt;http://x|y&gt;"),
         ("acme@example.com", "acme@example.com"),
         ("C# and F#", "C# and F#"),
+        ("request #12", "request #12"),
         ("*bold* _it_", "*bold* _it_"),
         ("", ""),
     ],
