@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import socket
 import threading
 import time
@@ -11,12 +13,26 @@ from typing import Any
 
 import uvicorn
 
+# Each test process takes ports from its own block below the kernel's ephemeral range, so
+# a port chosen here is never handed to another test process or to an outgoing connection
+# in the moment before its server binds it.
+_BLOCK = 1000
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_ports = itertools.count(20000 + _BLOCK * (int(_worker) if _worker.isdigit() else 0))
+_ports_guard = threading.Lock()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    with _ports_guard:
+        for port in _ports:
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port")  # pragma: no cover
 
 
 class BackgroundServer:
