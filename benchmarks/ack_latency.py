@@ -223,6 +223,7 @@ def bare_sync_app(slack_api: str) -> Starlette:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import sessionmaker
 
+    from bot.foreground import Foreground
     from bot.web import build_web_app
     from bot.workers import Workers
 
@@ -243,7 +244,7 @@ def bare_sync_app(slack_api: str) -> Starlette:
 
     # The health check answers from an in-memory database; nothing else touches it.
     sessions = sessionmaker(create_engine("sqlite://"))
-    return build_web_app(bolt, sessions, "", Workers([]))
+    return build_web_app(bolt, sessions, "", Workers([]), Foreground())
 
 
 def bare_async_app(slack_api: str) -> Starlette:

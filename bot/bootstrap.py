@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 
+from bot.foreground import Foreground
 from bot.listeners import ListenerDeps
 from bot.replies import Replies
 from bot.settings import Settings, secret
@@ -28,7 +29,7 @@ from governance.ports import PaymentGateway
 from governance.service import Governance
 from integrations.stripe_gateway import StripeGateway
 from integrations.unconfigured import UnconfiguredGateway
-from storage.db import make_engine, make_session_factory
+from storage.db import checkpoint, make_engine, make_session_factory
 
 
 @dataclass
@@ -67,10 +68,12 @@ def build(settings: Settings, policy: Policy | None = None) -> Container:
     policy = policy or load_policy(settings.EMPIRE_POLICY_FILE)
     governance = Governance(sessions, lambda: policy)
     gateway = payment_gateway(settings)
-    executor = Executor(sessions, gateway)
+    foreground = Foreground()
+    give_way = foreground.give_way
+    executor = Executor(sessions, gateway, give_way=give_way)
     client = slack_client(settings)
     approvals = settings.EMPIRE_APPROVALS_CHANNEL or ""
-    sync = SlackSync(sessions, client, approvals, settings.notify_channel or approvals)
+    sync = SlackSync(sessions, client, approvals, settings.notify_channel or approvals, give_way)
 
     def prepare_all() -> int:
         waiting = governance.awaiting_preparation()
@@ -78,13 +81,14 @@ def build(settings: Settings, policy: Policy | None = None) -> Container:
             governance.prepare(request_id, gateway)
         return len(waiting)
 
-    slack_loop = Loop("slack", sync.run_once, interval=2.0)
+    slack_loop = Loop("slack", sync.run_once, 2.0, give_way=give_way)
     # Loops that change requests wake the Slack loop, so cards follow at once.
     workers = Workers(
         [
-            Loop("prepare", prepare_all, interval=1.0, on_work=slack_loop.wake),
-            Loop("execute", executor.run_ready, interval=1.0, on_work=slack_loop.wake),
-            Loop("expire", lambda: len(governance.expire_due()), 5.0, slack_loop.wake),
+            Loop("prepare", prepare_all, 1.0, slack_loop.wake, give_way),
+            Loop("execute", executor.run_ready, 1.0, slack_loop.wake, give_way),
+            Loop("expire", lambda: len(governance.expire_due()), 5.0, slack_loop.wake, give_way),
+            Loop("checkpoint", lambda: checkpoint(engine), 2.0, give_way=give_way),
             slack_loop,
         ]
     )
@@ -96,5 +100,5 @@ def build(settings: Settings, policy: Policy | None = None) -> Container:
         approvals_channel=approvals,
     )
     bolt = build_bolt_app(client, secret(settings.SLACK_SIGNING_SECRET), deps)
-    web = build_web_app(bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), workers)
+    web = build_web_app(bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), workers, foreground)
     return Container(settings, engine, sessions, governance, workers, client, bolt, web)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 from types import FrameType
 
 import uvicorn
@@ -44,9 +43,6 @@ def run(settings: Settings, host: str, port: int) -> None:
             f"DATABASE_URL: cannot open the database: {exc.__class__.__name__}"
         ) from None
     container = build(settings, policy)
-    # Background threads (card updates, Stripe calls) must not hold the interpreter for the
-    # default 5 ms while a request waits to answer Slack.
-    sys.setswitchinterval(0.0005)
     container.workers.start()
     socket_mode = None
     if settings.SLACK_APP_TOKEN is not None:

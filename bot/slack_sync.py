@@ -8,6 +8,7 @@ quick changes collapse into one `chat.update`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from slack_sdk import WebClient
@@ -37,7 +38,9 @@ class SlackSync:
         client: WebClient,
         approvals_channel: str,
         notify_channel: str,
+        give_way: Callable[[], None] = lambda: None,
     ) -> None:
+        self._give_way = give_way
         self._sessions = sessions
         self._reads = read_only(sessions)
         self._client = client
@@ -65,7 +68,11 @@ class SlackSync:
                     .order_by(ActionRequest.id)
                 ).scalars()
             )
-        return sum(self._sync_card(request_id) for request_id in stale)
+        synced = 0
+        for request_id in stale:
+            self._give_way()
+            synced += self._sync_card(request_id)
+        return synced
 
     def _sync_card(self, request_id: int) -> int:
         now = utcnow()
@@ -142,6 +149,7 @@ class SlackSync:
                 for message in outbox.claim_due(session, LEASE)
             ]
         for message_id, kind, body, attempts in due:
+            self._give_way()
             error = self._deliver(kind, body)
             self._settle(message_id, attempts, error)
         return len(due)

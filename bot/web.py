@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.foreground import Foreground
 from bot.workers import SLACK, Workers
 from governance import webhooks
 from integrations.stripe_webhooks import InvalidWebhook, verify_event
@@ -27,6 +29,7 @@ def build_web_app(
     sessions: sessionmaker[Session],
     stripe_webhook_secret: str,
     workers: Workers,
+    foreground: Foreground,
 ) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = await request.body()
@@ -39,13 +42,14 @@ def build_web_app(
         )
         # Bolt's sync dispatch runs in the thread pool so it never blocks the event loop;
         # the workers it wakes start once Slack has its answer.
-        with workers.after_response() as wake:
+        with foreground.serving(), workers.after_response() as wake:
             bolt_response: BoltResponse = await run_in_threadpool(bolt.dispatch, bolt_request)
         return Response(
             content=bolt_response.body,
             status_code=bolt_response.status,
             headers={k: v[0] for k, v in bolt_response.headers.items() if v},
-            background=BackgroundTask(wake),
+            # Waking is setting events: done on the event loop, no thread hop needed.
+            background=BackgroundTask(_on_loop(wake)),
         )
 
     async def stripe_webhook(request: Request) -> Response:
@@ -84,3 +88,10 @@ def build_web_app(
             Route("/healthz", healthz, methods=["GET"]),
         ]
     )
+
+
+def _on_loop(call: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        call()
+
+    return run

@@ -22,11 +22,13 @@ class Loop:
         tick: Callable[[], int],
         interval: float,
         on_work: Callable[[], None] | None = None,
+        give_way: Callable[[], None] = lambda: None,
     ) -> None:
         self.name = name
         self._tick = tick
         self._interval = interval
         self._on_work = on_work
+        self._give_way = give_way
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"empire-{name}", daemon=True)
@@ -45,6 +47,7 @@ class Loop:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            self._give_way()
             try:
                 busy = self._tick() > 0
             except Exception:

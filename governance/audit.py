@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from governance.canonical import canonical_json, sha256_hex
@@ -21,6 +21,11 @@ from storage.types import utcnow
 
 GENESIS = "0" * 64
 # Built once: appending is on the path of every answer to Slack.
+_LOCK_HEAD = (
+    select(table_of(AuditHead).c.seq, table_of(AuditHead).c.hash)
+    .where(table_of(AuditHead).c.id == 1)
+    .with_for_update()
+)
 _INSERT_ENTRIES = insert(table_of(AuditEntry))
 _MOVE_HEAD = (
     update(table_of(AuditHead))
@@ -62,7 +67,7 @@ class Record:
 
 
 def append(
-    session: Session,
+    session: Session | Connection,
     kind: str,
     actor: str,
     payload: dict[str, Any],
@@ -71,15 +76,13 @@ def append(
     append_many(session, [Record(kind, actor, payload, request_id)])
 
 
-def append_many(session: Session, records: Sequence[Record]) -> None:
+def append_many(session: Session | Connection, records: Sequence[Record]) -> None:
     """Add entries in the caller's transaction.
 
     The head row is locked once per call: concurrent transactions append in turn, and the
     lock is held only from here to their commit, so callers append last.
     """
-    seq, prev_hash = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one()
+    seq, prev_hash = session.execute(_LOCK_HEAD).one()
     created_at = utcnow()
     rows = []
     for record in records:

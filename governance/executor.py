@@ -70,7 +70,10 @@ class Executor:
         retry_delays: Sequence[float] = (0.5, 2.0, 5.0),
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        give_way: Callable[[], None] = lambda: None,
     ) -> None:
+        """`give_way` is called before each outside call: the host may hold it back a moment."""
+        self._give_way = give_way
         self._sessions = sessions
         self._reads = read_only(sessions)
         self._gateway = gateway
@@ -191,6 +194,7 @@ class Executor:
                 return dict(done)
             self._renew_lease(session, request_id)
         scope = CallScope(action_id=uid, idempotency_key=f"{uid}:{name}:{attempt}")
+        self._give_way()
         result = self._call_with_retries(request_id, lambda: call(scope))
         with self._sessions.begin() as session:
             self._renew_lease(session, request_id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance import audit
@@ -81,6 +81,7 @@ class Governance:
     ) -> None:
         self._sessions = sessions
         self._reads = read_only(sessions)
+        self._engine: Engine = sessions.kw["bind"]
         self._policy = policy
         self._now = clock
 
@@ -124,9 +125,10 @@ class Governance:
             else:
                 columns.update(state=State.PENDING.value, card_version=1, **opening.columns)
                 records.append(audit.Record("request.pending", "empire", opening.audit))
-        with self._unit() as session:
-            request_id = session.execute(_INSERT_REQUEST, columns).scalar_one()
-            audit.append_many(session, [replace(r, request_id=request_id) for r in records])
+        # Slack waits for this answer: a Core connection, without the ORM session's work.
+        with self._engine.begin() as connection:
+            request_id = connection.execute(_INSERT_REQUEST, columns).scalar_one()
+            audit.append_many(connection, [replace(r, request_id=request_id) for r in records])
         return Submitted(
             request_id,
             State(columns["state"]),
