@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -245,34 +246,31 @@ class Executor:
             raise LeaseLost(request_id) from exc
 
     def _finish_succeeded(self, request_id: int, outcome: Outcome) -> None:
-        with self._sessions.begin() as session:
-            request = session.get(ActionRequest, request_id)
-            assert request is not None
-            try:
-                transition(
-                    session,
-                    request,
-                    State.SUCCEEDED,
-                    expect={"lease_owner": self.owner},
-                    result={
-                        "summary": outcome.summary,
-                        "object_id": outcome.object_id,
-                        **outcome.details,
-                    },
-                    lease_until=None,
-                    card_version=ActionRequest.card_version + 1,
-                )
-            except AlreadyDecided:
-                return
-            audit.append(
-                session,
+        result = {"summary": outcome.summary, "object_id": outcome.object_id, **outcome.details}
+        self._finish(
+            request_id,
+            State.SUCCEEDED,
+            {"result": result},
+            audit.Record(
                 "request.executed",
                 "empire",
                 {"object_id": outcome.object_id, "details": outcome.details},
                 request_id,
-            )
+            ),
+        )
 
     def _finish_failed(self, request_id: int, reason: str) -> None:
+        self._finish(
+            request_id,
+            State.FAILED,
+            {"failure_reason": reason},
+            audit.Record("request.failed", "empire", {"reason": reason}, request_id),
+        )
+
+    def _finish(
+        self, request_id: int, to: State, changes: dict[str, Any], record: audit.Record
+    ) -> None:
+        """End this worker's execution, unless another worker has taken it over."""
         with self._sessions.begin() as session:
             request = session.get(ActionRequest, request_id)
             assert request is not None
@@ -280,12 +278,12 @@ class Executor:
                 transition(
                     session,
                     request,
-                    State.FAILED,
+                    to,
                     expect={"lease_owner": self.owner},
-                    failure_reason=reason,
                     lease_until=None,
                     card_version=ActionRequest.card_version + 1,
+                    **changes,
                 )
             except AlreadyDecided:
                 return
-            audit.append(session, "request.failed", "empire", {"reason": reason}, request_id)
+            audit.append_many(session, [record])

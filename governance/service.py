@@ -304,12 +304,26 @@ class Governance:
         verb: str,
         record: Callable[[Session, ActionRequest], None],
     ) -> None:
+        def act(session: Session, request: ActionRequest) -> None:
+            self._ensure_may_decide(session, request, user_id, shown_hash)
+            record(session, request)
+
+        self._on_click(request_id, user_id, verb, act, shown_hash)
+
+    def _on_click(
+        self,
+        request_id: int,
+        user_id: str,
+        verb: str,
+        act: Callable[[Session, ActionRequest], None],
+        shown_hash: str | None = None,
+    ) -> None:
+        """Run a click on the locked request; a refusal changes nothing but the audit log."""
         refusal: ClickRefused | None = None
         with self._unit() as session:
             request = _lock(session, request_id)
             try:
-                self._ensure_may_decide(session, request, user_id, shown_hash)
-                record(session, request)
+                act(session, request)
             except ClickRefused as exc:
                 refusal = exc
                 audit.append(
@@ -344,34 +358,23 @@ class Governance:
 
     def retry(self, request_id: int, user_id: str) -> None:
         """Run a failed request again; completed steps are not repeated."""
-        refusal: ClickRefused | None = None
-        with self._unit() as session:
-            request = _lock(session, request_id)
-            try:
-                if request.state != State.FAILED.value:
-                    raise AlreadyDecided(f"Request #{request.id} is {request.state}, not failed.")
-                if user_id not in request.approvers:
-                    raise NotAnApprover(f"Only an approver of #{request.id} may retry it.")
-                transition(
-                    session,
-                    request,
-                    State.APPROVED,
-                    attempt=ActionRequest.attempt + 1,
-                    failure_reason=None,
-                    card_version=ActionRequest.card_version + 1,
-                )
-                audit.append(session, "request.retried", user_id, {}, request.id)
-            except ClickRefused as exc:
-                refusal = exc
-                audit.append(
-                    session,
-                    "click.refused",
-                    user_id,
-                    {"verb": "retry", "reason": str(exc)},
-                    request.id,
-                )
-        if refusal is not None:
-            raise refusal
+
+        def act(session: Session, request: ActionRequest) -> None:
+            if request.state != State.FAILED.value:
+                raise AlreadyDecided(f"Request #{request.id} is {request.state}, not failed.")
+            if user_id not in request.approvers:
+                raise NotAnApprover(f"Only an approver of #{request.id} may retry it.")
+            transition(
+                session,
+                request,
+                State.APPROVED,
+                attempt=ActionRequest.attempt + 1,
+                failure_reason=None,
+                card_version=ActionRequest.card_version + 1,
+            )
+            audit.append(session, "request.retried", user_id, {}, request.id)
+
+        self._on_click(request_id, user_id, "retry", act)
 
     # -- time ---------------------------------------------------------------------------
 

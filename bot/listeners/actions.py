@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -18,47 +19,51 @@ def register(app: App, deps: ListenerDeps) -> None:
     @app.action("approve")
     def approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        click = _Click.of(body)
-        if click is None:
-            return
-        try:
+
+        def decide(click: _Click) -> tuple[str, ...]:
             outcome = deps.governance.approve(click.request_id, click.user_id, click.shown_hash)
-        except (ClickRefused, RequestNotFound) as exc:
-            deps.replies.ephemeral(click.response_url, str(exc))
-            return
-        if outcome.approved:
-            deps.wake(EXECUTE, SLACK)
-        else:
-            deps.wake(SLACK)
+            return (EXECUTE, SLACK) if outcome.approved else (SLACK,)
+
+        _on_click(deps, body, decide)
 
     @app.action("deny")
     def deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        click = _Click.of(body)
-        if click is None:
-            return
-        try:
+
+        def ask_why(click: _Click) -> tuple[str, ...]:
             deps.governance.check_can_decide(click.request_id, click.user_id, click.shown_hash)
-        except (ClickRefused, RequestNotFound) as exc:
-            deps.replies.ephemeral(click.response_url, str(exc))
-            return
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=build_deny_modal(click.value, click.request_id),
-        )
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=build_deny_modal(click.value, click.request_id),
+            )
+            return ()
+
+        _on_click(deps, body, ask_why)
 
     @app.action("retry")
     def retry(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        click = _Click.of(body)
-        if click is None:
-            return
-        try:
+
+        def run_again(click: _Click) -> tuple[str, ...]:
             deps.governance.retry(click.request_id, click.user_id)
-        except (ClickRefused, RequestNotFound) as exc:
-            deps.replies.ephemeral(click.response_url, str(exc))
-            return
-        deps.wake(EXECUTE, SLACK)
+            return (EXECUTE, SLACK)
+
+        _on_click(deps, body, run_again)
+
+
+def _on_click(
+    deps: ListenerDeps, body: dict[str, Any], handle: Callable[[_Click], tuple[str, ...]]
+) -> None:
+    """Hand a click to the core; a refusal is answered to the clicker alone."""
+    click = _Click.of(body)
+    if click is None:
+        return
+    try:
+        loops = handle(click)
+    except (ClickRefused, RequestNotFound) as exc:
+        deps.replies.ephemeral(click.response_url, str(exc))
+        return
+    deps.wake(*loops)
 
 
 class _Click:

@@ -59,9 +59,7 @@ def signature(body: str, secret: str, timestamp: int) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def signed(
-    body: str, secret: str, *, timestamp: int | None = None
-) -> tuple[bytes, dict[str, str]]:
+def signed(body: str, secret: str, *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
     """The body bytes and the headers Slack would send with them."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     return body.encode(), {

@@ -161,8 +161,12 @@ def user_object(user_id: str, overrides: Mapping[str, Any]) -> Json:
 def bot_user_object() -> Json:
     return user_object(
         ws.BOT_USER_ID,
-        {"name": ws.BOT_NAME, "real_name": "Business Empire", "is_bot": True,
-         "profile": {"bot_id": ws.BOT_ID, "email": None}},
+        {
+            "name": ws.BOT_NAME,
+            "real_name": "Business Empire",
+            "is_bot": True,
+            "profile": {"bot_id": ws.BOT_ID, "email": None},
+        },
     )
 
 

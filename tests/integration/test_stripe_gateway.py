@@ -24,26 +24,9 @@ from integrations.errors import (
     StripeUnavailable,
 )
 from integrations.stripe_gateway import StripeGateway
-from tests.fakes.stripe_server import FakeStripe, run_fake_stripe
-
-pytestmark = pytest.mark.filterwarnings(
-    # the SDK's httpx client posts its already-encoded form as `data=`
-    "ignore:Use 'content=<...>' to upload raw bytes/text content:DeprecationWarning"
-)
+from tests.fakes.stripe_server import FakeStripe
 
 EMAIL = "ada@example.com"
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.01)
-    monkeypatch.setattr(stripe.HTTPClient, "MAX_DELAY", 0.02)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with run_fake_stripe() as running:
-        yield running
 
 
 def connect(

@@ -144,8 +144,11 @@ def _app(seen: list[dict[str, Any]]) -> App:
     app = App(
         signing_secret=SECRET,
         authorize=lambda **_: AuthorizeResult(
-            enterprise_id=None, team_id=ws.TEAM_ID, bot_token=ws.BOT_TOKEN,
-            bot_id=ws.BOT_ID, bot_user_id=ws.BOT_USER_ID,
+            enterprise_id=None,
+            team_id=ws.TEAM_ID,
+            bot_token=ws.BOT_TOKEN,
+            bot_id=ws.BOT_ID,
+            bot_user_id=ws.BOT_USER_ID,
         ),
         process_before_response=True,
     )
