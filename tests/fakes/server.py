@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 import threading
 import time
@@ -14,11 +15,14 @@ from typing import Any
 import uvicorn
 
 # Each test process takes ports from its own block below the kernel's ephemeral range, so
-# a port chosen here is never handed to another test process or to an outgoing connection
-# in the moment before its server binds it.
+# a port chosen here is not handed to another test process or to an outgoing connection in
+# the moment before its server binds it; a random start keeps two separate runs (a test
+# suite and a benchmark, say) apart too.
 _BLOCK = 1000
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-_ports = itertools.count(20000 + _BLOCK * (int(_worker) if _worker.isdigit() else 0))
+_ports = itertools.count(
+    20000 + _BLOCK * (int(_worker) if _worker.isdigit() else 0) + random.randrange(_BLOCK // 2)
+)
 _ports_guard = threading.Lock()
 
 
