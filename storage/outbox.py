@@ -38,11 +38,17 @@ def reply(
         enqueue(session, EPHEMERAL, body)
 
 
+# A message Slack refused this often (an expired response_url, a channel the bot left) is
+# given up on; its last error stays on the row.
+MAX_ATTEMPTS = 8
+
+
 def _due(now: datetime) -> Select[int]:
     return (
         select(OutboxMessage.id)
         .where(
             OutboxMessage.sent_at.is_(None),
+            OutboxMessage.attempts < MAX_ATTEMPTS,
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
         )

@@ -299,3 +299,21 @@ def test_state_is_final_once_succeeded(
     with pytest.raises(AlreadyDecided):
         governance.retry(request_id, "U0FIN1")
     assert State(request(sessions, request_id).state) is State.SUCCEEDED
+
+
+def test_an_undeliverable_message_is_given_up_after_its_attempts(
+    sessions: sessionmaker[Session],
+) -> None:
+    from storage import outbox
+
+    with sessions.begin() as session:
+        outbox.reply(session, {"response_url": "http://127.0.0.1:9/gone"}, "hello")
+    for attempt in range(outbox.MAX_ATTEMPTS):
+        with sessions.begin() as session:
+            assert outbox.has_due(session)
+            claimed = outbox.claim_due(session, timedelta(seconds=30))
+            assert len(claimed) == 1
+            claimed[0].attempts = attempt + 1
+            claimed[0].lease_until = None
+    with sessions.begin() as session:
+        assert not outbox.has_due(session)
