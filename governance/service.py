@@ -6,8 +6,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,6 @@ from governance.errors import (
     ActionRefused,
     AlreadyDecided,
     ClickRefused,
-    GovernanceError,
     NotAnApprover,
     RequestExpired,
     RequestNotFound,
@@ -84,11 +82,6 @@ class Governance:
         self._engine: Engine = sessions.kw["bind"]
         self._policy = policy
         self._now = clock
-
-    @contextmanager
-    def _unit(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
 
     # -- asking -------------------------------------------------------------------------
 
@@ -160,7 +153,7 @@ class Governance:
             )
         except (ActionRefused, ExternalError) as exc:
             opening = exc.reason if isinstance(exc, ExternalError) else str(exc)
-        with self._unit() as session:
+        with self._sessions.begin() as session:
             request = _lock(session, request_id)
             if request.state != State.RECEIVED.value:
                 return
@@ -320,7 +313,7 @@ class Governance:
     ) -> None:
         """Run a click on the locked request; a refusal changes nothing but the audit log."""
         refusal: ClickRefused | None = None
-        with self._unit() as session:
+        with self._sessions.begin() as session:
             request = _lock(session, request_id)
             try:
                 act(session, request)
@@ -390,7 +383,7 @@ class Governance:
             )
         expired = []
         for request_id in due:
-            with self._unit() as session:
+            with self._sessions.begin() as session:
                 request = _lock(session, request_id)
                 if request.state == State.PENDING.value:
                     self._expire(session, request)
@@ -458,6 +451,3 @@ def _bump_card(session: Session, request: ActionRequest) -> None:
 def _origin_for_audit(origin: dict[str, Any]) -> dict[str, Any]:
     # A response_url is a short-lived credential to answer in Slack; it stays out of the log.
     return {key: value for key, value in origin.items() if key != "response_url"}
-
-
-__all__ = ["ApprovalOutcome", "Governance", "GovernanceError", "Submitted", "payload_hash"]
