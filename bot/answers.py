@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import messages
 from bot.escape import escape_mrkdwn
-from bot.grammar import UsageError, help_text
+from bot.grammar import UsageError, help_text, usage_of_action
 from governance.requests import State
 from governance.service import Submitted
 
@@ -18,13 +18,15 @@ def help_reply() -> str:
     return help_text()
 
 
-def submitted(result: Submitted, approvals_channel: str) -> str:
+def submitted(result: Submitted, action: str, approvals_channel: str) -> str:
     if result.state is State.RECEIVED:
         return messages.SUBMITTED_CHECKING.format(request_id=result.request_id)
     if result.state is State.REJECTED:
-        return messages.SUBMITTED_REFUSED.format(
+        refused = messages.SUBMITTED_REFUSED.format(
             request_id=result.request_id, reason=escape_mrkdwn(result.reason or "")
         )
+        usage = usage_of_action(action)
+        return f"{refused}\n{usage}" if usage else refused
     return messages.SUBMITTED_PENDING.format(
         request_id=result.request_id,
         hint=escape_mrkdwn(result.approver_hint),

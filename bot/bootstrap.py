@@ -6,11 +6,7 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -46,13 +42,9 @@ class Container:
 
 def slack_client(settings: Settings) -> WebClient:
     client = WebClient(token=secret(settings.SLACK_BOT_TOKEN), base_url=settings.SLACK_API_URL)
-    client.retry_handlers.extend(
-        [
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-            ConnectionErrorRetryHandler(max_retry_count=1),
-        ]
-    )
+    # No retry on Slack's 5xx: chat.postMessage may have posted before failing, and the
+    # workers try again on their next pass anyway. A rate limit refused the call: retry.
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     return client
 
 

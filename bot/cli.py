@@ -76,14 +76,15 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
-    from storage.db import make_engine
+    from storage.db import make_engine, shown_url
     from storage.migrate import upgrade
 
     settings = load_settings()
     try:
         upgrade(make_engine(settings.DATABASE_URL))
     except Exception as exc:
-        raise fail(f"cannot migrate {settings.DATABASE_URL}: {exc}") from None
+        where = shown_url(settings.DATABASE_URL)
+        raise fail(f"DATABASE_URL: cannot migrate {where}: {type(exc).__name__}") from None
     typer.echo("database is at the latest schema")
 
 
@@ -93,11 +94,11 @@ def audit_verify() -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from governance import audit
-    from storage.db import make_engine, make_session_factory
+    from storage.db import make_engine, make_session_factory, read_only
 
-    sessions = make_session_factory(make_engine(load_settings().DATABASE_URL))
+    sessions = read_only(make_session_factory(make_engine(load_settings().DATABASE_URL)))
     try:
-        with sessions() as session:
+        with sessions.begin() as session:
             verdict = audit.verify(session)
     except SQLAlchemyError as exc:
         # Exit 1 means a broken chain; a database that cannot be read is another matter.

@@ -74,6 +74,15 @@ def usage_line(command: messages.CommandHelp) -> str:
     return f"{messages.USAGE_PREFIX} `{escape_mrkdwn(command.usage)}`"
 
 
+_COMMAND_OF_ACTION = {"payments.invoice": messages.INVOICE, "payments.refund": messages.REFUND}
+
+
+def usage_of_action(action: str) -> str | None:
+    """The usage line of the command that asks for `action`, if a command does."""
+    command = _COMMAND_OF_ACTION.get(action)
+    return usage_line(command) if command else None
+
+
 def help_text() -> str:
     lines = [messages.HELP_TITLE]
     lines += [

@@ -6,20 +6,15 @@ from typing import Any
 
 from bot import messages
 from bot.escape import escape_mrkdwn
-from bot.grammar import usage_line
+from bot.grammar import usage_of_action
 from governance.money import KNOWN_CURRENCIES, Money
-
-USAGE_OF_ACTION = {
-    "payments.invoice": messages.INVOICE,
-    "payments.refund": messages.REFUND,
-}
 
 
 def render_reply(body: dict[str, Any]) -> str:
     """An ephemeral answer: the core's words, escaped, and the usage line where one fits."""
     text = escape_mrkdwn(str(body.get("text", "")))
-    command = USAGE_OF_ACTION.get(str(body.get("usage_for")))
-    return f"{text}\n{usage_line(command)}" if command else text
+    usage = usage_of_action(str(body.get("usage_for")))
+    return f"{text}\n{usage}" if usage else text
 
 
 def render(body: dict[str, Any]) -> str:

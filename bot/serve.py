@@ -7,7 +7,6 @@ import signal
 from types import FrameType
 
 import uvicorn
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.bootstrap import build
 from bot.settings import Settings, secret
@@ -38,10 +37,9 @@ def run(settings: Settings, host: str, port: int) -> None:
         raise ServeError(f"EMPIRE_POLICY_FILE: {exc.issues[0]}{more}") from None
     try:
         upgrade(make_engine(settings.DATABASE_URL))
-    except SQLAlchemyError as exc:
-        raise ServeError(
-            f"DATABASE_URL: cannot open the database: {exc.__class__.__name__}"
-        ) from None
+    except Exception as exc:
+        # One line, and never the URL itself: it may hold a password.
+        raise ServeError(f"DATABASE_URL: cannot open the database: {type(exc).__name__}") from None
     container = build(settings, policy)
     container.workers.start()
     socket_mode = None

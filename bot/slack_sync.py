@@ -27,7 +27,9 @@ from storage.models import ActionRequest, OutboxMessage
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=30)
+# Longer than the worst case of one Slack call with its retries, so a slow call is never
+# repeated by another process while it is still under way.
+LEASE = timedelta(minutes=2)
 BACKOFF = (1, 5, 30, 120, 600)
 
 
@@ -91,22 +93,24 @@ class SlackSync:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return 0
+            lease = now + LEASE
             request = session.get(ActionRequest, request_id)
             assert request is not None
             version, channel, ts = request.card_version, request.card_channel, request.card_ts
             never_shown = ts is None and request.state == State.REJECTED.value
             text, blocks = ("", []) if never_shown else build_card(card_view(session, request))
+        first_post = ts is None and not never_shown
         try:
             if not never_shown:
                 channel, ts = self._publish(channel, ts, text, blocks)
-        except SlackApiError as exc:
-            log.warning("card of #%s not updated: %s", request_id, exc.response.get("error"))
+        except (SlackApiError, OSError) as exc:
+            log.warning("card of #%s not updated: %s", request_id, _slack_error(exc))
             self._release(request_id)
             return 0
         with self._sessions.begin() as session:
-            session.execute(
+            kept = session.execute(
                 update(ActionRequest)
-                .where(ActionRequest.id == request_id)
+                .where(ActionRequest.id == request_id, ActionRequest.card_lease_until == lease)
                 .values(
                     card_channel=channel,
                     card_ts=ts,
@@ -115,6 +119,9 @@ class SlackSync:
                 )
                 .execution_options(synchronize_session=False)
             )
+        if kept.rowcount != 1 and first_post and channel and ts:  # type: ignore[attr-defined]
+            # Another worker took the card over meanwhile: this copy would be an orphan.
+            self._client.chat_delete(channel=channel, ts=ts)
         return 1
 
     def _publish(
@@ -146,7 +153,7 @@ class SlackSync:
         with self._sessions.begin() as session:
             due = [
                 (message.id, message.kind, dict(message.body), message.attempts)
-                for message in outbox.claim_due(session, LEASE)
+                for message in outbox.claim_due(session, LEASE, limit=5)
             ]
         for message_id, kind, body, attempts in due:
             self._give_way()
@@ -168,10 +175,8 @@ class SlackSync:
                 )
             else:
                 return f"unknown message kind {kind!r}"
-        except SlackApiError as exc:
-            return str(exc.response.get("error"))
-        except OSError as exc:
-            return f"{type(exc).__name__}: {exc}"
+        except (SlackApiError, OSError) as exc:
+            return _slack_error(exc)
         return None
 
     def _settle(self, message_id: int, attempts: int, error: str | None) -> None:
@@ -195,3 +200,9 @@ class SlackSync:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _slack_error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error"))
+    return f"{type(exc).__name__}: {exc}"

@@ -19,6 +19,7 @@ from bot.foreground import Foreground
 from bot.workers import SLACK, Workers
 from governance import webhooks
 from integrations.stripe_webhooks import InvalidWebhook, verify_event
+from storage.db import read_only
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20  # Slack and Stripe payloads are far smaller
@@ -31,6 +32,8 @@ def build_web_app(
     workers: Workers,
     foreground: Foreground,
 ) -> Starlette:
+    reads = read_only(sessions)
+
     async def slack_events(request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -71,7 +74,7 @@ def build_web_app(
 
     async def healthz(_: Request) -> Response:
         def ping() -> None:
-            with sessions() as session:
+            with reads.begin() as session:
                 session.execute(text("SELECT 1"))
 
         try:

@@ -116,7 +116,7 @@ class Verdict:
     reason: str | None = None
 
 
-def verify_entries(entries: Iterable[AuditEntry], head: AuditHead | None = None) -> Verdict:
+def verify_entries(entries: Iterable[AuditEntry], head: AuditHead | None) -> Verdict:
     """Walk the chain in sequence order; the first entry that does not fit is named."""
     prev_hash, expected_seq, count = GENESIS, 1, 0
     for entry in entries:
@@ -136,7 +136,9 @@ def verify_entries(entries: Iterable[AuditEntry], head: AuditHead | None = None)
         if recomputed != entry.hash:
             return Verdict(False, count, entry.seq, "its content does not match its hash")
         prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
-    if head is not None and (head.seq != count or head.hash != prev_hash):
+    if head is None:
+        return Verdict(False, count, count + 1, "the chain's head record is missing")
+    if head.seq != count or head.hash != prev_hash:
         return Verdict(False, count, count + 1, "entries after it were removed")
     return Verdict(True, count)
 

@@ -6,6 +6,11 @@ answer was lost is repeated with the same idempotency key, which the payment ser
 answers with the first result. A process that dies leaves its lease to expire (or, on the
 same host, is seen to be dead at once), and the next claimant resumes after the last
 journaled step.
+
+Keys change only when the service has said no for certain (a decline, a refusal): then the
+call moved nothing, and a Retry must be allowed to try afresh. After an outcome that is
+not known (a timeout, an outage, a crash) the key stays, so whatever the first call did is
+what every later call gets.
 """
 
 from __future__ import annotations
@@ -39,17 +44,31 @@ class LeaseLost(Exception):
     """Another worker took the request over; this one stops without touching it."""
 
 
+INTERRUPTED_BACKOFF = timedelta(seconds=30)
+
+
+def process_space() -> str:
+    """Where a process id means this process's neighbours: host and PID namespace."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = "?"
+    return f"{socket.gethostname()}|{namespace}"
+
+
 def process_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{process_space()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
 
 def _owner_is_dead(owner: str | None) -> bool:
-    """True for an owner on this host whose process no longer exists."""
+    """True for an owner in this host's PID namespace whose process no longer exists."""
     if not owner:
         return True
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    parts = owner.rsplit("/", 2)
+    if len(parts) != 3:
+        return False
+    space, pid_text, _nonce = parts
+    if space != process_space() or "?" in space or not pid_text.isdigit():
         return False
     try:
         os.kill(int(pid_text), 0)
@@ -67,7 +86,7 @@ class Executor:
         gateway: PaymentGateway,
         *,
         owner: str | None = None,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(minutes=5),
         retry_delays: Sequence[float] = (0.5, 2.0, 5.0),
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
@@ -113,9 +132,11 @@ class Executor:
         ]
 
     def _abandoned(self, owner: str | None, until: datetime | None) -> bool:
-        """An execution nobody is running any more: its lease ran out or its process died."""
-        if owner == self.owner:
-            return False
+        """An execution nobody is running any more: its lease ran out or its process died.
+
+        This worker runs one execution at a time, so a row it owns is never in its hands
+        here; it is one it stepped away from after an unexpected error.
+        """
         return until is None or until < self._now() or _owner_is_dead(owner)
 
     def _claim(self, request_id: int) -> bool:
@@ -152,28 +173,33 @@ class Executor:
         with self._sessions.begin() as session:
             request = session.get(ActionRequest, request_id)
             assert request is not None
-            action, payload, uid, attempt = (
+            action, payload, uid, generation = (
                 request.action,
                 dict(request.payload),
                 request.uid,
-                request.attempt,
+                request.key_generation,
             )
 
         def step(name: str, call: Callable[[CallScope], Payload]) -> Payload:
-            return self._step(request_id, uid, attempt, name, call)
+            return self._step(request_id, uid, generation, name, call)
 
         try:
             outcome = kind_of(action).execute(payload, self._gateway, step)
         except LeaseLost:
             log.warning("request #%s was taken over by another worker", request_id)
             return
+        except TransientError as exc:
+            self._finish_failed(request_id, exc.reason, outcome_known=False)
+            return
         except (ExternalError, ActionRefused) as exc:
             reason = exc.reason if isinstance(exc, ExternalError) else str(exc)
-            self._finish_failed(request_id, reason)
+            self._finish_failed(request_id, reason, outcome_known=True)
             return
-        except Exception:
-            log.exception("request #%s failed unexpectedly", request_id)
-            self._finish_failed(request_id, "an internal error stopped the execution")
+        except Exception as exc:
+            # The last call's outcome is unknown (the journal may have failed after it):
+            # step away and let this or another worker resume later with the same keys.
+            log.exception("request #%s was interrupted; resuming later", request_id)
+            self._step_away(request_id, exc)
             return
         self._finish_succeeded(request_id, outcome)
 
@@ -181,7 +207,7 @@ class Executor:
         self,
         request_id: int,
         uid: str,
-        attempt: int,
+        generation: int,
         name: str,
         call: Callable[[CallScope], Payload],
     ) -> Payload:
@@ -194,7 +220,7 @@ class Executor:
             if done is not None:
                 return dict(done)
             self._renew_lease(session, request_id)
-        scope = CallScope(action_id=uid, idempotency_key=f"{uid}:{name}:{attempt}")
+        scope = CallScope(action_id=uid, idempotency_key=f"{uid}:{name}:{generation}")
         self._give_way()
         result = self._call_with_retries(request_id, lambda: call(scope))
         with self._sessions.begin() as session:
@@ -203,7 +229,7 @@ class Executor:
                 ActionStep(
                     request_id=request_id,
                     step=name,
-                    attempt=attempt,
+                    key_generation=generation,
                     result=result,
                     completed_at=self._now(),
                 )
@@ -212,7 +238,7 @@ class Executor:
                 session,
                 "execution.step",
                 "empire",
-                {"step": name, "attempt": attempt, "result": result},
+                {"step": name, "key_generation": generation, "result": result},
                 request_id,
             )
         return result
@@ -220,7 +246,7 @@ class Executor:
     def _call_with_retries(self, request_id: int, call: Callable[[], Payload]) -> Payload:
         for delay in (*self._retry_delays, None):
             try:
-                return call()
+                return call()  # the lease was renewed just before: it outlasts one call
             except TransientError as exc:
                 if delay is None:
                     raise
@@ -259,13 +285,45 @@ class Executor:
             ),
         )
 
-    def _finish_failed(self, request_id: int, reason: str) -> None:
+    def _finish_failed(self, request_id: int, reason: str, *, outcome_known: bool) -> None:
+        """Fail the request; after a certain refusal a Retry calls with fresh keys."""
+        changes: dict[str, Any] = {"failure_reason": reason}
+        if outcome_known:
+            changes["key_generation"] = ActionRequest.key_generation + 1
         self._finish(
             request_id,
             State.FAILED,
-            {"failure_reason": reason},
-            audit.Record("request.failed", "empire", {"reason": reason}, request_id),
+            changes,
+            audit.Record(
+                "request.failed",
+                "empire",
+                {"reason": reason, "outcome_known": outcome_known},
+                request_id,
+            ),
         )
+
+    def _step_away(self, request_id: int, error: Exception) -> None:
+        with self._sessions.begin() as session:
+            request = session.get(ActionRequest, request_id)
+            if request is None or request.lease_owner != self.owner:
+                return
+            try:
+                transition(
+                    session,
+                    request,
+                    State.EXECUTING,
+                    expect={"lease_owner": self.owner},
+                    lease_until=self._now() + INTERRUPTED_BACKOFF,
+                )
+            except AlreadyDecided:
+                return
+            audit.append(
+                session,
+                "execution.interrupted",
+                "empire",
+                {"error": type(error).__name__},
+                request_id,
+            )
 
     def _finish(
         self, request_id: int, to: State, changes: dict[str, Any], record: audit.Record

@@ -118,6 +118,10 @@ class PaymentGateway(Protocol):
         """The paid invoice's payment, read fresh; `RejectedError` when it has none."""
         ...
 
+    def refundable_rest(self, payment_intent: str) -> Money:
+        """What of this payment can still be refunded, read fresh."""
+        ...
+
     def find_refund_for_action(self, payment_intent: str, action_id: str) -> Refund | None: ...
 
     def create_refund(

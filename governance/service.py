@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -29,7 +29,7 @@ from governance.errors import (
     StaleCard,
 )
 from governance.policy import Policy
-from governance.ports import ExternalError, PaymentGateway
+from governance.ports import ExternalError, PaymentGateway, TransientError
 from governance.requests import State, transition
 from storage import outbox
 from storage.db import read_only
@@ -37,6 +37,9 @@ from storage.models import ActionRequest, Approval, table_of
 from storage.types import utcnow
 
 Clock = Callable[[], datetime]
+# How long a request may wait for the outside world before it is refused.
+PREPARE_PATIENCE = timedelta(minutes=10)
+PREPARE_PATIENCE_TEXT = "10 minutes"
 # Built once: both run while Slack waits for its answer.
 _INSERT_REQUEST = insert(table_of(ActionRequest)).returning(table_of(ActionRequest).c.id)
 _INSERT_APPROVAL = insert(table_of(Approval))
@@ -147,10 +150,15 @@ class Governance:
             if request.state != State.RECEIVED.value:
                 return
             action, payload, requester = request.action, dict(request.payload), request.requester
+            received_at = request.created_at
         try:
             opening: _Opening | str = self._apply_policy(
                 action, kind_of(action).prepare(payload, gateway), requester
             )
+        except TransientError as exc:
+            if self._now() - received_at < PREPARE_PATIENCE:
+                return  # the next pass asks again
+            opening = f"Stripe did not answer for {PREPARE_PATIENCE_TEXT}: {exc.reason}"
         except (ActionRefused, ExternalError) as exc:
             opening = exc.reason if isinstance(exc, ExternalError) else str(exc)
         with self._sessions.begin() as session:
@@ -334,6 +342,13 @@ class Governance:
     ) -> None:
         if request.state != State.PENDING.value:
             raise AlreadyDecided(f"Request #{request.id} {_NO_LONGER_PENDING[request.state]}.")
+        if user_id == request.requester:
+            raise SelfApproval(f"You asked for request #{request.id}; someone else must decide.")
+        if user_id not in request.approvers:
+            raise NotAnApprover(
+                f"Rule “{request.rule_name}” does not let you decide request #{request.id}."
+            )
+        # Only someone who may decide gets this far: nobody else's click changes anything.
         if request.expires_at is not None and self._now() >= request.expires_at:
             self._expire(session, request)
             raise RequestExpired(f"Request #{request.id} has expired.")
@@ -341,12 +356,6 @@ class Governance:
             raise StaleCard(
                 f"Request #{request.id} has changed since this card was shown; "
                 "decide on the current card."
-            )
-        if user_id == request.requester:
-            raise SelfApproval(f"You asked for request #{request.id}; someone else must decide.")
-        if user_id not in request.approvers:
-            raise NotAnApprover(
-                f"Rule “{request.rule_name}” does not let you decide request #{request.id}."
             )
 
     def retry(self, request_id: int, user_id: str) -> None:

@@ -162,19 +162,29 @@ class StripeGateway:
             )
             if paid is None:
                 raise self._why_no_payment(invoice_id)
-            intent = self._client.v1.payment_intents.retrieve(
-                _id(paid.payment.payment_intent), params={"expand": ["latest_charge"]}
-            )
-        charge = intent.latest_charge
-        if not isinstance(charge, stripe.Charge) or charge.status != "succeeded":
-            raise RejectedError(f"The payment of invoice {invoice_id} has no successful charge.")
+        intent_id, charge = self._charge_of(_id(paid.payment.payment_intent))
         return InvoicePaymentInfo(
             invoice=invoice_id,
-            payment_intent=intent.id,
+            payment_intent=intent_id,
             charge=charge.id,
             captured=Money(charge.amount_captured, charge.currency),
             refunded=Money(charge.amount_refunded, charge.currency),
         )
+
+    def refundable_rest(self, payment_intent: str) -> Money:
+        _, charge = self._charge_of(payment_intent)
+        return Money(charge.amount_captured - charge.amount_refunded, charge.currency)
+
+    def _charge_of(self, payment_intent: str) -> tuple[str, stripe.Charge]:
+        """The payment intent's id and its successful charge, read fresh."""
+        with self._translated("read the payment"):
+            intent = self._client.v1.payment_intents.retrieve(
+                payment_intent, params={"expand": ["latest_charge"]}
+            )
+        charge = intent.latest_charge
+        if not isinstance(charge, stripe.Charge) or charge.status != "succeeded":
+            raise RejectedError(f"Payment {payment_intent} has no successful charge.")
+        return intent.id, charge
 
     def find_refund_for_action(self, payment_intent: str, action_id: str) -> Refund | None:
         with self._translated("look up the payment's refunds"):

@@ -13,6 +13,11 @@ from storage.sqlite_writer import WriterQueueConnection
 READ_ONLY = "empire_read_only"
 
 
+def shown_url(url: str) -> str:
+    """The database URL as it may be printed: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

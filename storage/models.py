@@ -61,7 +61,8 @@ class ActionRequest(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decision_note: Mapped[str | None] = mapped_column(Text)
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)  # executions, Retry included
+    key_generation: Mapped[int] = mapped_column(Integer, default=1)  # part of idempotency keys
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     result: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
@@ -97,7 +98,7 @@ class ActionStep(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("action_requests.id"), index=True)
     step: Mapped[str] = mapped_column(String(60))
-    attempt: Mapped[int] = mapped_column(Integer)
+    key_generation: Mapped[int] = mapped_column(Integer)
     result: Mapped[dict[str, Any]] = mapped_column(Json)
     completed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -76,6 +76,21 @@ def fresh_postgres() -> Iterator[str]:
 
 
 @contextmanager
+def fresh_empty_postgres() -> Iterator[str]:
+    """A database with no schema at all, for tests of migrating itself."""
+    if not postgres_available():
+        import pytest
+
+        pytest.skip("PostgreSQL is not reachable")
+    name = f"empire_e_{uuid.uuid4().hex[:12]}"
+    _execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _url_for(name)
+    finally:
+        _execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
 def fresh_sqlite(folder: Path) -> Iterator[str]:
     url = f"sqlite:///{folder / 'empire.db'}"
     engine = make_engine(url)

@@ -35,7 +35,7 @@ def register(app: App, deps: ListenerDeps) -> None:
             "response_url": command.get("response_url"),
         }
         submitted = deps.governance.submit(action, payload, command["user_id"], origin)
-        ack(text=answers.submitted(submitted, deps.approvals_channel))
+        ack(text=answers.submitted(submitted, action, deps.approvals_channel))
         if submitted.state is State.RECEIVED:
             deps.wake(PREPARE)
         elif submitted.state is State.PENDING:

@@ -73,7 +73,7 @@ class RefundAction:
             if done is None:
                 # Read the rest again right before moving money: it may have shrunk since
                 # the card was approved (another refund, a dispute).
-                rest = gateway.invoice_payment(payload["invoice_id"]).refundable
+                rest = gateway.refundable_rest(payment_intent)
                 if amount.minor > rest.minor:
                     raise ActionRefused(
                         f"Only {rest.format()} can still be refunded now, "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
 from storage.models import Base
 
@@ -22,9 +22,6 @@ def _run(connection: Connection) -> None:
 
 
 connection = config.attributes.get("connection")
-if connection is not None:
-    _run(connection)
-else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///./empire.db")
-    with engine.connect() as fresh:
-        _run(fresh)
+if connection is None:
+    raise RuntimeError("migrations run through `empire db upgrade` (storage.migrate.upgrade)")
+_run(connection)

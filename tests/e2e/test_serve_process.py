@@ -86,6 +86,22 @@ def test_serve_with_an_invalid_policy_names_the_setting_and_the_line(tmp_path: P
     assert "expires_after" in lines[0]
 
 
+UNREACHABLE_DATABASE = "postgresql+psycopg://empire:s3cr%40t@127.0.0.1:9/empire"
+
+
+@pytest.mark.parametrize("command", [("serve", "--port", "9"), ("db", "upgrade")])
+def test_an_unreachable_database_is_one_line_that_never_shows_the_password(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    env = cli_env(tmp_path, UNREACHABLE_DATABASE)
+    result = empire(*command, env=env, cwd=tmp_path, timeout=20)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "DATABASE_URL" in lines[0]
+    assert "s3cr" not in result.stderr + result.stdout
+
+
 def test_healthz_answers_ok(bot: ServeProcess) -> None:
     response = bot.http.get("/healthz")
     assert response.status_code == 200

@@ -146,6 +146,11 @@ class MemoryGateway:
             raise RejectedError(f"{invoice_id} has not been paid")
         return self.payments[invoice_id]
 
+    def refundable_rest(self, payment_intent: str) -> Money:
+        self._enter("refundable_rest")
+        payment = next(p for p in self.payments.values() if p.payment_intent == payment_intent)
+        return payment.refundable
+
     def find_refund_for_action(self, payment_intent: str, action_id: str) -> Refund | None:
         self._enter("find_refund_for_action")
         return next(

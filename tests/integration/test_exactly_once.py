@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from governance.actions.invoice import invoice_payload
 from governance.errors import ClickRefused
-from governance.executor import Executor
+from governance.executor import Executor, process_space
 from governance.money import Money
 from governance.policy import parse_policy
 from governance.service import Governance
@@ -140,8 +140,6 @@ def test_a_worker_that_died_mid_way_is_resumed_without_repeating_steps(
 def test_a_dead_process_on_this_host_is_taken_over_at_once(
     sessions: sessionmaker[Session],
 ) -> None:
-    import socket
-
     governance, request_id, shown = setup(sessions)
     governance.approve(request_id, CROWD[0], shown)
     governance.approve(request_id, CROWD[1], shown)
@@ -151,10 +149,78 @@ def test_a_dead_process_on_this_host_is_taken_over_at_once(
             .where(ActionRequest.id == request_id)
             .values(
                 state="executing",
-                lease_owner=f"{socket.gethostname()}:999999:dead",
+                lease_owner=f"{process_space()}/999999/dead",
                 lease_until=utcnow() + timedelta(hours=1),
             )
         )
     gateway = MemoryGateway()
     assert Executor(sessions, gateway).run_ready() == 1
     assert len(gateway.invoices) == 1
+
+
+def _approved(sessions: sessionmaker[Session]) -> int:
+    governance, request_id, shown = setup(sessions)
+    governance.approve(request_id, CROWD[0], shown)
+    governance.approve(request_id, CROWD[1], shown)
+    return request_id
+
+
+def test_after_an_unknown_outcome_a_retry_repeats_the_same_key(
+    sessions: sessionmaker[Session],
+) -> None:
+    from tests.fakes.gateway import transient
+
+    request_id = _approved(sessions)
+    gateway = MemoryGateway()
+    gateway.fail("finalize_invoice", *(transient() for _ in range(3)))
+    executor = Executor(sessions, gateway, retry_delays=(0, 0), sleep=lambda _: None)
+    executor.run_ready()
+    Governance(sessions, lambda: parse_policy(POLICY)).retry(request_id, CROWD[0])
+    executor.run_ready()
+    with sessions() as session:
+        stored = session.get(ActionRequest, request_id)
+        assert stored is not None
+        assert (stored.state, stored.key_generation) == ("succeeded", 1)
+    assert any(key.endswith(":finalize:1") for key in gateway.keys)
+    assert not any(key.endswith(":2") for key in gateway.keys)
+
+
+def test_after_a_certain_refusal_a_retry_uses_fresh_keys(sessions: sessionmaker[Session]) -> None:
+    from governance.ports import RejectedError
+
+    request_id = _approved(sessions)
+    gateway = MemoryGateway()
+    gateway.fail("send_invoice", RejectedError("This invoice cannot be sent right now."))
+    executor = Executor(sessions, gateway, sleep=lambda _: None)
+    executor.run_ready()
+    Governance(sessions, lambda: parse_policy(POLICY)).retry(request_id, CROWD[0])
+    executor.run_ready()
+    with sessions() as session:
+        stored = session.get(ActionRequest, request_id)
+        assert stored is not None
+        assert (stored.state, stored.key_generation) == ("succeeded", 2)
+    assert any(key.endswith(":send:2") for key in gateway.keys)
+    assert gateway.calls.count("create_invoice") == 1
+
+
+def test_an_unexpected_error_steps_away_and_the_execution_resumes_later(
+    sessions: sessionmaker[Session],
+) -> None:
+    request_id = _approved(sessions)
+    gateway = MemoryGateway()
+    gateway.fail("finalize_invoice", RuntimeError("database went away"))
+    clock = [utcnow()]
+    executor = Executor(sessions, gateway, clock=lambda: clock[0], sleep=lambda _: None)
+    assert executor.run_ready() == 1
+    with sessions() as session:
+        stored = session.get(ActionRequest, request_id)
+        assert stored is not None
+        assert stored.state == "executing"
+    assert executor.run_ready() == 0  # it waits before trying again
+    clock[0] += timedelta(minutes=1)
+    assert executor.run_ready() == 1
+    with sessions() as session:
+        stored = session.get(ActionRequest, request_id)
+        assert stored is not None
+        assert stored.state == "succeeded"
+    assert count(sessions, AuditEntry, kind="execution.interrupted") == 1

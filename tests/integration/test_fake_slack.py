@@ -261,3 +261,12 @@ def test_socket_mode_needs_a_ticket(fake: FakeSlack) -> None:
         },
     )
     assert rejected.status_code == 403
+
+
+def test_a_deleted_message_is_gone(fake: FakeSlack) -> None:
+    client = WebClient(token=ws.BOT_TOKEN, base_url=fake.api_url)
+    ts = client.chat_postMessage(channel=ws.APPROVALS_CHANNEL, text="doomed")["ts"]
+    client.chat_delete(channel=ws.APPROVALS_CHANNEL, ts=ts)
+    assert fake.messages(ws.APPROVALS_CHANNEL) == []
+    with pytest.raises(SlackApiError, match="message_not_found"):
+        client.chat_delete(channel=ws.APPROVALS_CHANNEL, ts=ts)

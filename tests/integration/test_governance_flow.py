@@ -317,3 +317,38 @@ def test_an_undeliverable_message_is_given_up_after_its_attempts(
             claimed[0].lease_until = None
     with sessions.begin() as session:
         assert not outbox.has_due(session)
+
+
+def test_preparation_waits_out_a_stripe_outage_then_gives_up(
+    governance: Governance, sessions: sessionmaker[Session], gateway: MemoryGateway, clock: Clock
+) -> None:
+    gateway.paid_invoice("in_wait", Money(50_000, USD))
+    request_id = governance.submit(
+        "payments.refund", refund_payload("in_wait", None, "x"), "U0REQ", {}
+    ).request_id
+    gateway.fail("get_invoice", transient())
+    governance.prepare(request_id, gateway)
+    assert request(sessions, request_id).state == "received"
+    governance.prepare(request_id, gateway)
+    assert request(sessions, request_id).state == "pending"
+
+    late = governance.submit(
+        "payments.refund", refund_payload("in_wait", None, "y"), "U0REQ", {}
+    ).request_id
+    clock.now += timedelta(minutes=11)
+    gateway.fail("get_invoice", transient())
+    governance.prepare(late, gateway)
+    refused = request(sessions, late)
+    assert refused.state == "rejected"
+    assert "did not answer" in (refused.failure_reason or "")
+
+
+def test_an_outsiders_click_on_an_expired_card_changes_nothing(
+    governance: Governance, sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    request_id = submit_invoice(governance)
+    clock.now += timedelta(hours=25)
+    with pytest.raises(NotAnApprover):
+        governance.approve(request_id, "U0OUTSIDER", request(sessions, request_id).payload_hash)
+    assert request(sessions, request_id).state == "pending"
+    assert governance.expire_due() == [request_id]

@@ -309,3 +309,13 @@ def test_after_stripe_forgets_the_key_the_object_is_found_by_its_action(
     found = gateway.find_invoice_for_action(customer.id, "act_1")
     assert found is not None
     assert found.id == fake.objects("invoice")[0]["id"]
+
+
+def test_the_rest_of_one_payment_is_read_fresh(fake: FakeStripe, gateway: StripeGateway) -> None:
+    payment = gateway.invoice_payment(paid_invoice(fake, gateway))
+    before = gateway.refundable_rest(payment.payment_intent)
+    assert before == payment.refundable
+    gateway.create_refund(payment.payment_intent, Money(100, "usd"), "x", scope("r", "rest"))
+    assert gateway.refundable_rest(payment.payment_intent) == Money(
+        before.minor - 100, before.currency
+    )

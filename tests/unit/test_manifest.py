@@ -17,6 +17,7 @@ REQUEST_URL = "https://your-host.example.com/slack/events"
 SCOPE_OF_CALL = {
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
+    "chat_delete": "chat:write",
     "chat_postEphemeral": "chat:write",
     "users_info": "users:read",
     "usergroups_list": "usergroups:read",

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=80), nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=True),
         sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("key_generation", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sa.String(length=80), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("result", sa.JSON(), nullable=False),
@@ -129,7 +130,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("request_id", sa.Integer(), nullable=False),
         sa.Column("step", sa.String(length=60), nullable=False),
-        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("key_generation", sa.Integer(), nullable=False),
         sa.Column("result", sa.JSON(), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -85,6 +85,16 @@ def chat_update(ctx: CallContext, args: Json) -> Json:
     }
 
 
+@method("chat.delete")
+def chat_delete(ctx: CallContext, args: Json) -> Json:
+    channel = channel_arg(ctx, args)
+    message = ctx.store.find_message(channel, str(args.get("ts") or ""))
+    if message is None:
+        raise SlackMethodError("message_not_found")
+    ctx.store.messages[channel].remove(message)
+    return {"ok": True, "channel": channel, "ts": message["ts"]}
+
+
 @method("chat.postEphemeral")
 def chat_post_ephemeral(ctx: CallContext, args: Json) -> Json:
     channel = channel_arg(ctx, args)
