@@ -54,7 +54,9 @@ def payment_gateway(settings: Settings) -> PaymentGateway:
     return StripeGateway(secret(settings.STRIPE_API_KEY), settings.STRIPE_API_BASE)
 
 
-def build(settings: Settings, policy: Policy | None = None) -> Container:
+def build(
+    settings: Settings, policy: Policy | None = None, signing_key: bytes | None = None
+) -> Container:
     engine = make_engine(settings.DATABASE_URL)
     sessions = make_session_factory(engine)
     policy = policy or load_policy(settings.EMPIRE_POLICY_FILE)
@@ -62,7 +64,7 @@ def build(settings: Settings, policy: Policy | None = None) -> Container:
     gateway = payment_gateway(settings)
     foreground = Foreground()
     give_way = foreground.give_way
-    executor = Executor(sessions, gateway, give_way=give_way)
+    executor = Executor(sessions, gateway, give_way=give_way, signing_key=signing_key)
     client = slack_client(settings)
     approvals = settings.EMPIRE_APPROVALS_CHANNEL or ""
     sync = SlackSync(sessions, client, approvals, settings.notify_channel or approvals, give_way)

@@ -90,16 +90,27 @@ def db_upgrade() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the whole audit chain; names the first altered, removed or reordered entry."""
+    """Check the audit chain and every executed transaction's signature.
+
+    Names the first altered, removed or reordered entry, or the first transaction whose
+    signed record no longer fits.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from governance import audit
+    from bot.signing_key import SigningKeyError, signing_key
+    from governance import audit, signatures
     from storage.db import make_engine, make_session_factory, read_only
 
-    sessions = read_only(make_session_factory(make_engine(load_settings().DATABASE_URL)))
+    settings = load_settings()
+    try:
+        key = signing_key(settings, create=False)
+    except SigningKeyError as exc:
+        raise fail(str(exc), 2) from None
+    sessions = read_only(make_session_factory(make_engine(settings.DATABASE_URL)))
     try:
         with sessions.begin() as session:
             verdict = audit.verify(session)
+            signed = signatures.verify(session, key) if key and verdict.ok else None
     except SQLAlchemyError as exc:
         # Exit 1 means a broken chain; a database that cannot be read is another matter.
         raise fail(
@@ -107,11 +118,18 @@ def audit_verify() -> None:
             "is it migrated (`empire db upgrade`)?",
             2,
         ) from None
-    if verdict.ok:
-        typer.echo(f"OK: {verdict.entries} entries")
-        return
-    typer.echo(f"FAILED: entry {verdict.bad_seq}: {verdict.reason}")
-    raise typer.Exit(1)
+    if not verdict.ok:
+        typer.echo(f"FAILED: entry {verdict.bad_seq}: {verdict.reason}")
+        raise typer.Exit(1)
+    if signed is not None and not signed.ok:
+        typer.echo(f"FAILED: request #{signed.bad_request}: {signed.reason}")
+        raise typer.Exit(1)
+    checked = (
+        f", {signed.signed} transaction signatures"
+        if signed
+        else " (no signing key here: transaction signatures not checked)"
+    )
+    typer.echo(f"OK: {verdict.entries} entries{checked}")
 
 
 @policy_app.command("check")

@@ -10,6 +10,7 @@ import uvicorn
 
 from bot.bootstrap import build
 from bot.settings import Settings, secret
+from bot.signing_key import SigningKeyError, signing_key
 from governance.policy import PolicyFileError, load_policy
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -40,7 +41,11 @@ def run(settings: Settings, host: str, port: int) -> None:
     except Exception as exc:
         # One line, and never the URL itself: it may hold a password.
         raise ServeError(f"DATABASE_URL: cannot open the database: {type(exc).__name__}") from None
-    container = build(settings, policy)
+    try:
+        key = signing_key(settings, create=True)
+    except (SigningKeyError, OSError) as exc:
+        raise ServeError(str(exc)) from None
+    container = build(settings, policy, key)
     container.workers.start()
     socket_mode = None
     if settings.SLACK_APP_TOKEN is not None:

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     STRIPE_API_KEY: SecretStr | None = None
     STRIPE_API_BASE: str = "https://api.stripe.com"
     STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+    EMPIRE_SIGNING_KEY: SecretStr | None = None
 
     @field_validator("EMPIRE_CURRENCY")
     @classmethod

@@ -27,12 +27,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from governance import audit
+from governance import audit, signatures
 from governance.actions import kind_of
 from governance.actions.base import Outcome, Payload
 from governance.errors import ActionRefused, AlreadyDecided
 from governance.ports import CallScope, ExternalError, PaymentGateway, TransientError
 from governance.requests import State, transition
+from governance.service import approvers_so_far
 from storage.db import read_only
 from storage.models import ActionRequest, ActionStep
 from storage.types import utcnow
@@ -91,9 +92,14 @@ class Executor:
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         give_way: Callable[[], None] = lambda: None,
+        signing_key: bytes | None = None,
     ) -> None:
-        """`give_way` is called before each outside call: the host may hold it back a moment."""
+        """`give_way` is called before each outside call: the host may hold it back a moment.
+
+        With `signing_key`, each executed transaction is signed (governance.signatures).
+        """
         self._give_way = give_way
+        self._signing_key = signing_key
         self._sessions = sessions
         self._reads = read_only(sessions)
         self._gateway = gateway
@@ -283,6 +289,19 @@ class Executor:
                 {"object_id": outcome.object_id, "details": outcome.details},
                 request_id,
             ),
+            then=self._sign,
+        )
+
+    def _sign(self, session: Session, request: ActionRequest) -> None:
+        if self._signing_key is None:
+            return
+        approved_by = approvers_so_far(session, request)
+        now = self._now()
+        signatures.add(
+            session,
+            self._signing_key,
+            signatures.transaction_record(request, approved_by, now),
+            now,
         )
 
     def _finish_failed(self, request_id: int, reason: str, *, outcome_known: bool) -> None:
@@ -326,7 +345,12 @@ class Executor:
             )
 
     def _finish(
-        self, request_id: int, to: State, changes: dict[str, Any], record: audit.Record
+        self,
+        request_id: int,
+        to: State,
+        changes: dict[str, Any],
+        record: audit.Record,
+        then: Callable[[Session, ActionRequest], None] | None = None,
     ) -> None:
         """End this worker's execution, unless another worker has taken it over."""
         with self._sessions.begin() as session:
@@ -344,4 +368,6 @@ class Executor:
                 )
             except AlreadyDecided:
                 return
+            if then is not None:
+                then(session, request)
             audit.append_many(session, [record])

@@ -105,6 +105,18 @@ class ActionStep(Base):
     __table_args__ = (UniqueConstraint("request_id", "step"),)
 
 
+class TransactionSignature(Base):
+    """An executed transaction's canonical record and its HMAC-SHA256, keyed outside the DB."""
+
+    __tablename__ = "transaction_signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("action_requests.id"), unique=True)
+    record: Mapped[str] = mapped_column(Text)  # canonical JSON, signed as stored
+    signature: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class AuditEntry(Base):
     """A link of the hash chain: `hash` = SHA-256(prev_hash + canonical JSON of the entry)."""
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from storage.db import make_engine
-from storage.models import AuditEntry
+from storage.models import ActionRequest, AuditEntry
 from tests.e2e.flows import ask, card_saying, click
 from tests.e2e.harness import ServeProcess, serve_env
 from tests.fakes.slack_server import FakeSlack
@@ -152,7 +152,7 @@ def test_audit_verify_accepts_the_chain_and_names_a_tampered_entry(
 
     result = empire("audit", "verify", env=bot.env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == f"OK: {entries} entries"
+    assert result.stdout.strip() == f"OK: {entries} entries, 1 transaction signatures"
 
     tampered = 3
     engine = make_engine(database_url)
@@ -171,6 +171,29 @@ def test_audit_verify_accepts_the_chain_and_names_a_tampered_entry(
     assert result.returncode == 1, result.stdout + result.stderr
     assert re.search(rf"\bentry {tampered}\b", result.stdout), result.stdout
     assert "OK" not in result.stdout
+
+
+def test_audit_verify_names_an_executed_transaction_changed_behind_its_back(
+    bot: ServeProcess,
+    fake_slack: FakeSlack,
+    fake_stripe: FakeStripe,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    run_invoice_flow(bot, fake_slack, fake_stripe)
+    bot.stop()
+    key_file = tmp_path / ".empire-signing-key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(update(ActionRequest).values(amount_minor=1))
+    finally:
+        engine.dispose()
+    result = empire("audit", "verify", env=bot.env, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "request #1" in result.stdout
+    assert "amount_minor" in result.stdout
 
 
 def test_audit_verify_on_a_database_without_the_schema_says_so_in_one_line(
