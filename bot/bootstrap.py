@@ -18,7 +18,7 @@ from bot.settings import Settings, secret
 from bot.slack_app import build_bolt_app
 from bot.slack_sync import SlackSync
 from bot.web import build_web_app
-from bot.workers import Loop, Workers
+from bot.workers import EXECUTE, EXPIRE, PREPARE, SLACK, Loop, Workers
 from governance.executor import Executor
 from governance.policy import Policy, load_policy
 from governance.ports import PaymentGateway
@@ -75,13 +75,13 @@ def build(
             governance.prepare(request_id, gateway)
         return len(waiting)
 
-    slack_loop = Loop("slack", sync.run_once, 2.0, give_way=give_way)
+    slack_loop = Loop(SLACK, sync.run_once, 2.0, give_way=give_way)
     # Loops that change requests wake the Slack loop, so cards follow at once.
     workers = Workers(
         [
-            Loop("prepare", prepare_all, 1.0, slack_loop.wake, give_way),
-            Loop("execute", executor.run_ready, 1.0, slack_loop.wake, give_way),
-            Loop("expire", lambda: len(governance.expire_due()), 5.0, slack_loop.wake, give_way),
+            Loop(PREPARE, prepare_all, 1.0, slack_loop.wake, give_way),
+            Loop(EXECUTE, executor.run_ready, 1.0, slack_loop.wake, give_way),
+            Loop(EXPIRE, lambda: len(governance.expire_due()), 5.0, slack_loop.wake, give_way),
             Loop("checkpoint", lambda: checkpoint(engine), 2.0, give_way=give_way),
             slack_loop,
         ]

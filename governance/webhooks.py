@@ -7,7 +7,6 @@ A failure while processing is kept on the stored event and retried on redelivery
 
 from __future__ import annotations
 
-import json
 import logging
 from enum import StrEnum
 from typing import Any
@@ -125,10 +124,3 @@ def _facts(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
             "customer_email": (obj.get("billing_details") or {}).get("email"),
         }
     return {}
-
-
-def stored_body(session: Session, event_id: str) -> dict[str, Any] | None:
-    stored = session.execute(
-        select(WebhookEvent.body).where(WebhookEvent.event_id == event_id)
-    ).scalar_one_or_none()
-    return json.loads(stored) if stored is not None else None
