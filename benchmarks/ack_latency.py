@@ -226,6 +226,7 @@ def bare_sync_app(slack_api: str) -> Starlette:
     from bot.foreground import Foreground
     from bot.web import build_web_app
     from bot.workers import Workers
+    from integrations.unconfigured import UnconfiguredGateway
 
     bolt = App(
         client=WebClient(token=ws.BOT_TOKEN, base_url=slack_api),
@@ -244,7 +245,7 @@ def bare_sync_app(slack_api: str) -> Starlette:
 
     # The health check answers from an in-memory database; nothing else touches it.
     sessions = sessionmaker(create_engine("sqlite://"))
-    return build_web_app(bolt, sessions, "", Workers([]), Foreground())
+    return build_web_app(bolt, sessions, "", UnconfiguredGateway(), Workers([]), Foreground())
 
 
 def bare_async_app(slack_api: str) -> Starlette:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -14,18 +16,27 @@ from starlette.applications import Starlette
 from bot.foreground import Foreground
 from bot.listeners import ListenerDeps
 from bot.replies import Replies
+from bot.revenue_desk import RevenueDesk
 from bot.settings import Settings, secret
 from bot.slack_app import build_bolt_app
 from bot.slack_sync import SlackSync
 from bot.web import build_web_app
 from bot.workers import EXECUTE, EXPIRE, PREPARE, SLACK, Loop, Workers
-from governance.executor import Executor
+from governance.executor import Executor, process_owner
 from governance.policy import Policy, load_policy
 from governance.ports import PaymentGateway
+from governance.reconcile import reconcile
+from governance.schedule import Job, daily_at
 from governance.service import Governance
 from integrations.stripe_gateway import StripeGateway
 from integrations.unconfigured import UnconfiguredGateway
-from storage.db import checkpoint, make_engine, make_session_factory
+from storage.db import checkpoint, make_engine, make_session_factory, read_only
+from storage.types import utcnow
+
+RECONCILE = "reconcile"
+# The first daily run looks back this far; later runs from the previous run, with overlap.
+FIRST_LOOK_BACK = timedelta(days=7)
+OVERLAP = timedelta(hours=1)
 
 
 @dataclass
@@ -67,7 +78,20 @@ def build(
     executor = Executor(sessions, gateway, give_way=give_way, signing_key=signing_key)
     client = slack_client(settings)
     approvals = settings.EMPIRE_APPROVALS_CHANNEL or ""
-    sync = SlackSync(sessions, client, approvals, settings.notify_channel or approvals, give_way)
+    # The Slack loop is made below, and needs the desk's charts; the desk wakes it.
+    desk = RevenueDesk(sessions, lambda: slack_loop.wake(), utcnow)
+    sync = SlackSync(
+        sessions, client, approvals, settings.notify_channel or approvals, give_way, desk.charts
+    )
+
+    reconciliation = Job(
+        sessions,
+        RECONCILE,
+        lambda last_run: reconcile_since(sessions, gateway, last_run),
+        daily_at(settings.EMPIRE_RECONCILE_HOUR),
+        process_owner(),
+        clock=utcnow,
+    )
 
     def prepare_all() -> int:
         waiting = governance.awaiting_preparation()
@@ -83,6 +107,7 @@ def build(
             Loop(EXECUTE, executor.run_ready, 1.0, slack_loop.wake, give_way),
             Loop(EXPIRE, lambda: len(governance.expire_due()), 5.0, slack_loop.wake, give_way),
             Loop("checkpoint", lambda: checkpoint(engine), 2.0, give_way=give_way),
+            Loop(RECONCILE, reconciliation.run_if_due, 60.0, slack_loop.wake, give_way),
             slack_loop,
         ]
     )
@@ -92,7 +117,28 @@ def build(
         wake=workers.wake,
         currency=settings.EMPIRE_CURRENCY,
         approvals_channel=approvals,
+        reads=read_only(sessions),
+        revenue=desk,
+        clock=utcnow,
     )
     bolt = build_bolt_app(client, secret(settings.SLACK_SIGNING_SECRET), deps)
-    web = build_web_app(bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), workers, foreground)
+    web = build_web_app(
+        bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), gateway, workers, foreground
+    )
     return Container(settings, engine, sessions, governance, workers, client, bolt, web)
+
+
+def reconcile_since(
+    sessions: sessionmaker[Session], gateway: PaymentGateway, last_run: datetime | None
+) -> dict[str, Any]:
+    since = last_run - OVERLAP if last_run else utcnow() - FIRST_LOOK_BACK
+    result = reconcile(sessions, gateway, since=since)
+    return {"checked": result.checked, "findings": len(result.findings), "new": len(result.new)}
+
+
+def deliver_notifications(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Post what the outbox holds now, for commands that run without `empire serve`."""
+    approvals = settings.EMPIRE_APPROVALS_CHANNEL or ""
+    sync = SlackSync(sessions, slack_client(settings), approvals, settings.notify_channel or "")
+    while sync.deliver_outbox():
+        pass

@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from bot.findings import describe_finding
 from bot.settings import Settings
+from governance.ports import ExternalError
 
 app = typer.Typer(
     help="Business Empire: money and marketplace work, approved in Slack.",
@@ -130,6 +132,50 @@ def audit_verify() -> None:
         else " (no signing key here: transaction signatures not checked)"
     )
     typer.echo(f"OK: {verdict.entries} entries{checked}")
+
+
+@app.command()
+def reconcile(
+    days: Annotated[
+        int, typer.Option(min=1, max=366, help="How far back to look at what moved in Stripe.")
+    ] = 7,
+) -> None:
+    """Compare what moved in Stripe with what was approved; report what nobody approved.
+
+    Exits 1 when something in the window has no approved request behind it. Findings not
+    reported before are also posted to the notify channel (when Slack is configured).
+    """
+    from datetime import timedelta
+
+    from bot.bootstrap import deliver_notifications, payment_gateway
+    from governance.reconcile import reconcile as run_reconciliation
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+    from storage.types import utcnow
+
+    settings = load_settings()
+    if settings.STRIPE_API_KEY is None:
+        raise fail("STRIPE_API_KEY is not set: there is no Stripe account to reconcile", 2)
+    engine = make_engine(settings.DATABASE_URL)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    try:
+        result = run_reconciliation(
+            sessions, payment_gateway(settings), since=utcnow() - timedelta(days=days)
+        )
+    except ExternalError as exc:
+        raise fail(f"Stripe: {exc.reason}", 2) from None
+    for finding in result.findings:
+        typer.echo(describe_finding(finding))
+    if result.new and settings.SLACK_BOT_TOKEN and settings.notify_channel:
+        deliver_notifications(settings, sessions)
+    typer.echo(
+        f"{'DIFFERENCES' if result.findings else 'OK'}: {result.checked} Stripe objects "
+        f"since {result.since:%Y-%m-%d %H:%M} UTC, {len(result.findings)} without an approved "
+        f"request ({len(result.new)} new)"
+    )
+    if result.findings:
+        raise typer.Exit(1)
 
 
 @policy_app.command("check")

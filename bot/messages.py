@@ -1,6 +1,6 @@
 """Every word the bot shows a person, in one place so wording changes touch one file.
 
-Usage lines are written raw (`<client-email>`); `bot.grammar` escapes them for mrkdwn.
+Usage lines are written raw (`<client>`); `bot.grammar` escapes them for mrkdwn.
 """
 
 from __future__ import annotations
@@ -18,36 +18,103 @@ class CommandHelp:
 HELP = CommandHelp("help", "/empire help", "show this list")
 INVOICE = CommandHelp(
     "invoice",
-    "/empire invoice <client-email> <amount> <description…> [due:<days>]",
+    "/empire invoice <client> <amount> <description…> [due:<days>]",
     "send a one-off invoice; due in 30 days unless `due:` says otherwise",
+)
+SUBSCRIBE = CommandHelp(
+    "subscribe",
+    "/empire subscribe <client> <amount>/<week|month|year> <plan name…>",
+    "charge a client every week, month or year",
+)
+CANCEL = CommandHelp(
+    "cancel",
+    "/empire cancel <subscription-id> [now]",
+    "end a subscription when its current period ends, or at once with `now`",
+)
+PAY = CommandHelp(
+    "pay",
+    "/empire pay <invoice-id> [out-of-band <note…>]",
+    "collect an open invoice now, or record with `out-of-band` that it was paid another way",
 )
 REFUND = CommandHelp(
     "refund",
     "/empire refund <invoice-id> [<amount>] <reason…>",
     "refund a paid invoice: the amount given, or without one all that is left",
 )
-COMMANDS = (HELP, INVOICE, REFUND)
+CLIENTS = CommandHelp("clients", "/empire clients", "list the clients")
+STATUS = CommandHelp("status", "/empire status <invoice-id>", "show where an invoice stands")
+REVENUE = CommandHelp(
+    "revenue",
+    "/empire revenue [this-month|last-month|YYYY-MM]",
+    "show the revenue of a month; this month unless another is named",
+)
+COMMANDS = (HELP, INVOICE, SUBSCRIBE, CANCEL, PAY, REFUND, CLIENTS, STATUS, REVENUE)
 
 HELP_TITLE = "*Business Empire* — every money action waits for approval on a card."
+HELP_CLIENTS = (
+    "`<client>` is the client's email address or handle, like `ada@example.com` or `acme`."
+)
 HELP_AMOUNTS = "Amounts: `1500`, `1,500.00`, `$1500`, `1500 USD`, `€200`, `200 EUR`."
-HELP_EXAMPLE = "Example: `/empire invoice ada@example.com $1,500 Website redesign due:14`"
+HELP_EXAMPLE = (
+    "Examples: `/empire invoice ada@example.com $1,500 Website redesign due:14`, "
+    "`/empire subscribe acme $500/month Retainer`"
+)
 USAGE_PREFIX = "Usage:"
 
 # Grammar refusals; `{…}` fields are filled with escaped text.
 UNKNOWN_COMMAND = "I don't know the command `{word}`."
-MISSING_EMAIL = "Say who to invoice: the client's email address."
+UNEXPECTED_WORDS = "Nothing more goes there: `{word}` is one word too many."
+MISSING_INVOICE_CLIENT = "Say who to invoice: the client's email address or handle."
+MISSING_SUBSCRIBE_CLIENT = "Say who to subscribe: the client's email address or handle."
+UNKNOWN_CLIENT = "No client has the handle `{handle}`; `/empire clients` lists them."
 INVALID_EMAIL = "`{word}` is not an email address."
+INVALID_CLIENT = (
+    "`{word}` is neither an email address nor a client handle; "
+    "handles are up to 40 letters, digits and dashes, like `acme`."
+)
+CLIENT_IS_MENTION = (
+    "`{word}` is a Slack mention, not a client: "
+    "write the client's email address, or their handle without the `@`."
+)
 MISSING_AMOUNT = "Say how much to invoice."
 INVALID_AMOUNT = "{reason}."  # the reason comes from governance.money, capitalised
 MISSING_DESCRIPTION = "Say what the invoice is for."
+MISSING_SUBSCRIBE_AMOUNT = "Say how much to charge and how often, like `500/month`."
+MISSING_INTERVAL = (
+    "Say how often to charge: `/week`, `/month` or `/year` right after the amount, "
+    "like `500/month`."
+)
+INVALID_INTERVAL = "`{word}` is not an interval: charge every `week`, `month` or `year`."
+MISSING_PLAN = "Say what the plan is called, after the amount and interval."
+MISSING_SUBSCRIPTION_ID = "Say which subscription to cancel: its id, like `sub_1Abc…`."
+INVALID_SUBSCRIPTION_ID = (
+    "`{word}` is not a subscription id; subscription ids look like `sub_1Abc…`."
+)
+CANCEL_UNEXPECTED = (
+    "`{word}` is not understood after the subscription id: only `now` may follow it; "
+    "without it the subscription ends with its current period."
+)
 MISSING_INVOICE_ID = "Say which invoice to refund: its id, like `in_1Abc…`."
+MISSING_PAY_INVOICE_ID = "Say which invoice to pay: its id, like `in_1Abc…`."
+MISSING_STATUS_INVOICE_ID = "Say which invoice to look up: its id, like `in_1Abc…`."
 INVALID_INVOICE_ID = "`{word}` is not an invoice id; invoice ids look like `in_1Abc…`."
+PAY_UNEXPECTED = (
+    "`{word}` is not understood after the invoice id: only `out-of-band` and a note "
+    "on how it was paid may follow it."
+)
+MISSING_PAY_NOTE = "Say how the invoice was paid, after `out-of-band`: a cheque, a transfer…"
 MISSING_REASON = "Say why you are refunding."
+INVALID_PERIOD = (
+    "`{word}` is not a month: write `this-month`, `last-month` or a month like `2026-03` "
+    "(years 2000 to 2100)."
+)
 TOO_LONG = "The {what} is {length} characters long; at most {limit} fit."
 INVALID_DUE = "`due:{word}` is not a due date: write `due:` and a whole number of days, 1 to 365."
 DUE_TWICE = "`due:` is given more than once."
 DESCRIPTION = "description"
 REASON = "reason"
+PLAN = "plan name"
+NOTE = "note"
 
 # Approval cards.
 FIELD_EMPTY = "—"
@@ -98,5 +165,25 @@ SUBMITTED_REFUSED = "Request #{request_id} was refused: {reason}"
 NOTIFY_INVOICE_PAID = ":moneybag: Invoice {invoice} paid: {amount}{client}"
 NOTIFY_PAYMENT_FAILED = ":warning: *Payment failed* for invoice {invoice}: {amount} due{client}"
 NOTIFY_CHARGE_REFUNDED = ":leftwards_arrow_with_hook: Refunded {amount} of charge {charge}{client}"
+NOTIFY_INVOICE_PAID_OUT_OF_BAND = (
+    ":moneybag: Invoice {invoice} marked paid outside Stripe: {amount}{client}"
+)
+NOTIFY_INVOICE_VOIDED = ":wastebasket: Invoice {invoice} was voided: {amount}{client}"
+NOTIFY_INVOICE_UNCOLLECTIBLE = ":x: Invoice {invoice} was marked uncollectible: {amount}{client}"
+NOTIFY_INVOICE_OVERDUE = ":hourglass: Invoice {invoice} is overdue: {amount} due{client}"
+NOTIFY_SUBSCRIPTION_STARTED = (
+    ":repeat: Subscription {subscription} started: {plan}, {price}{client}"
+)
+NOTIFY_SUBSCRIPTION_ENDING = (
+    ":calendar: Subscription {subscription} ({plan}, {price}) will end at the end of its period"
+)
+NOTIFY_SUBSCRIPTION_RESUMED = ":repeat: Subscription {subscription} ({plan}) will renew again"
+NOTIFY_SUBSCRIPTION_STATUS = "Subscription {subscription} ({plan}, {price}) is now *{status}*"
+NOTIFY_SUBSCRIPTION_ENDED = ":end: Subscription {subscription} ended: {plan}, {price}"
+NOTIFY_DISPUTE = "*Dispute opened* on invoice {invoice}: {amount}, reason {reason}"
+NOTIFY_DISPUTE_CLOSED = ":scales: Dispute {dispute} closed: *{status}*, {amount}"
+NOTIFY_PAYMENT_INTENT_FAILED = "*A payment failed*: {payment_intent}, {amount}{note}"
+NOTIFY_UNAPPROVED = "*Not approved here:* {finding}"
+NOTIFY_LOUD = ":rotating_light: <!here> "
 NOTIFY_CLIENT = " from {email}"
 NOTIFY_LINK = "<{url}|Hosted invoice>"

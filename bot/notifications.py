@@ -1,13 +1,21 @@
-"""Queued messages rendered at delivery: notifications from Stripe facts, ephemeral replies."""
+"""Queued messages rendered at delivery: notifications from Stripe facts, ephemeral replies.
+
+Facts came from Stripe (or the ledger) and are escaped here; failures, disputes and
+anything nobody approved are posted loudly (`@here`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot import messages
 from bot.escape import escape_mrkdwn
+from bot.findings import describe
 from bot.grammar import usage_of_action
 from governance.money import KNOWN_CURRENCIES, Money
+
+Facts = dict[str, Any]
 
 
 def render_reply(body: dict[str, Any]) -> str:
@@ -19,41 +27,129 @@ def render_reply(body: dict[str, Any]) -> str:
 
 def render(body: dict[str, Any]) -> str:
     event, facts = str(body.get("event", "")), dict(body.get("facts", {}))
-    client = _client(facts.get("customer_email"))
-    if event == "invoice.paid":
-        text = messages.NOTIFY_INVOICE_PAID.format(
-            invoice=_invoice(facts), amount=_amount(facts.get("amount_paid"), facts), client=client
-        )
-        if facts.get("hosted_invoice_url"):
-            text += " · " + messages.NOTIFY_LINK.format(
-                url=escape_mrkdwn(facts["hosted_invoice_url"])
-            )
-        return text
-    if event == "invoice.payment_failed":
-        return messages.NOTIFY_PAYMENT_FAILED.format(
-            invoice=_invoice(facts), amount=_amount(facts.get("amount_due"), facts), client=client
-        )
-    if event == "charge.refunded":
-        return messages.NOTIFY_CHARGE_REFUNDED.format(
-            amount=_amount(facts.get("amount_refunded"), facts),
-            charge=escape_mrkdwn(str(facts.get("charge"))),
-            client=client,
-        )
-    return escape_mrkdwn(str(body.get("text", event)))
+    write = _WRITERS.get(event)
+    text = write(facts) if write else escape_mrkdwn(str(body.get("text", event)))
+    return messages.NOTIFY_LOUD + text if body.get("loud") else text
 
 
-def _invoice(facts: dict[str, Any]) -> str:
+def _invoice_paid(facts: Facts) -> str:
+    template = (
+        messages.NOTIFY_INVOICE_PAID_OUT_OF_BAND
+        if facts.get("out_of_band")
+        else messages.NOTIFY_INVOICE_PAID
+    )
+    text = template.format(
+        invoice=_invoice(facts),
+        amount=_amount(facts.get("amount_paid"), facts),
+        client=_client(facts),
+    )
+    if facts.get("hosted_invoice_url"):
+        text += " · " + messages.NOTIFY_LINK.format(url=escape_mrkdwn(facts["hosted_invoice_url"]))
+    return text
+
+
+def _about_invoice(template: str) -> Callable[[Facts], str]:
+    def write(facts: Facts) -> str:
+        return template.format(
+            invoice=_invoice(facts),
+            amount=_amount(facts.get("amount_due"), facts),
+            client=_client(facts),
+        )
+
+    return write
+
+
+def _charge_refunded(facts: Facts) -> str:
+    return messages.NOTIFY_CHARGE_REFUNDED.format(
+        amount=_amount(facts.get("amount_refunded"), facts),
+        charge=escape_mrkdwn(str(facts.get("charge"))),
+        client=_client(facts),
+    )
+
+
+def _subscription(facts: Facts) -> dict[str, str]:
+    interval = escape_mrkdwn(str(facts.get("interval") or "period"))
+    return {
+        "subscription": escape_mrkdwn(str(facts.get("subscription"))),
+        "plan": escape_mrkdwn(str(facts.get("plan") or "a plan"), 80),
+        "price": f"{_amount(facts.get('amount'), facts)} a {interval}",
+        "status": escape_mrkdwn(str(facts.get("status"))),
+        "client": "",
+    }
+
+
+def _subscription_updated(facts: Facts) -> str:
+    fields = _subscription(facts)
+    if facts.get("status") in ("past_due", "unpaid", "canceled"):
+        return messages.NOTIFY_SUBSCRIPTION_STATUS.format(**fields)
+    if facts.get("cancel_at_period_end"):
+        return messages.NOTIFY_SUBSCRIPTION_ENDING.format(**fields)
+    return messages.NOTIFY_SUBSCRIPTION_RESUMED.format(**fields)
+
+
+def _dispute(facts: Facts) -> str:
+    return messages.NOTIFY_DISPUTE.format(
+        invoice=escape_mrkdwn(str(facts.get("invoice") or "(unknown)")),
+        amount=_amount(facts.get("amount"), facts),
+        reason=escape_mrkdwn(str(facts.get("reason") or "not given")),
+    )
+
+
+def _dispute_closed(facts: Facts) -> str:
+    return messages.NOTIFY_DISPUTE_CLOSED.format(
+        dispute=escape_mrkdwn(str(facts.get("dispute"))),
+        status=escape_mrkdwn(str(facts.get("status"))),
+        amount=_amount(facts.get("amount"), facts),
+    )
+
+
+def _payment_failed(facts: Facts) -> str:
+    note = facts.get("note")
+    return messages.NOTIFY_PAYMENT_INTENT_FAILED.format(
+        payment_intent=escape_mrkdwn(str(facts.get("payment_intent"))),
+        amount=_amount(facts.get("amount"), facts),
+        note=f": {escape_mrkdwn(str(note), 200)}" if note else "",
+    )
+
+
+def _unapproved(facts: Facts) -> str:
+    return messages.NOTIFY_UNAPPROVED.format(finding=escape_mrkdwn(describe(facts)))
+
+
+_WRITERS: dict[str, Callable[[Facts], str]] = {
+    "invoice.paid": _invoice_paid,
+    "invoice.payment_failed": _about_invoice(messages.NOTIFY_PAYMENT_FAILED),
+    "invoice.voided": _about_invoice(messages.NOTIFY_INVOICE_VOIDED),
+    "invoice.marked_uncollectible": _about_invoice(messages.NOTIFY_INVOICE_UNCOLLECTIBLE),
+    "invoice.overdue": _about_invoice(messages.NOTIFY_INVOICE_OVERDUE),
+    "charge.refunded": _charge_refunded,
+    "customer.subscription.created": lambda f: messages.NOTIFY_SUBSCRIPTION_STARTED.format(
+        **_subscription(f)
+    ),
+    "customer.subscription.updated": _subscription_updated,
+    "customer.subscription.deleted": lambda f: messages.NOTIFY_SUBSCRIPTION_ENDED.format(
+        **_subscription(f)
+    ),
+    "charge.dispute.created": _dispute,
+    "charge.dispute.closed": _dispute_closed,
+    "payment_intent.payment_failed": _payment_failed,
+    "reconcile.unapproved": _unapproved,
+}
+
+
+def _invoice(facts: Facts) -> str:
     invoice = escape_mrkdwn(str(facts.get("invoice")))
     number = facts.get("number")
     return f"{invoice} ({escape_mrkdwn(str(number))})" if number else invoice
 
 
-def _amount(minor: Any, facts: dict[str, Any]) -> str:
+def _amount(minor: Any, facts: Facts) -> str:
     currency = str(facts.get("currency") or "").lower()
     if not isinstance(minor, int) or currency not in KNOWN_CURRENCIES:
         return "an unknown amount"
     return Money(minor, currency).format()
 
 
-def _client(email: Any) -> str:
+def _client(facts: Facts) -> str:
+    email = facts.get("customer_email")
     return messages.NOTIFY_CLIENT.format(email=escape_mrkdwn(str(email))) if email else ""

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     STRIPE_API_BASE: str = "https://api.stripe.com"
     STRIPE_WEBHOOK_SECRET: SecretStr | None = None
     EMPIRE_SIGNING_KEY: SecretStr | None = None
+    EMPIRE_RECONCILE_HOUR: int = Field(default=6, ge=0, le=23)
 
     @field_validator("EMPIRE_CURRENCY")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.cards import build_card
 from bot.card_view import card_view
+from bot.escape import mention_user
 from bot.notifications import render, render_reply
+from bot.revenue_desk import ChartFile
 from governance.requests import State
 from storage import outbox
 from storage.db import read_only
@@ -27,6 +30,8 @@ from storage.models import ActionRequest, OutboxMessage
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+# Slack's answers when the bot is not in the channel the command came from.
+_NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "access_denied"})
 # Longer than the worst case of one Slack call with its retries, so a slow call is never
 # repeated by another process while it is still under way.
 LEASE = timedelta(minutes=2)
@@ -41,8 +46,10 @@ class SlackSync:
         approvals_channel: str,
         notify_channel: str,
         give_way: Callable[[], None] = lambda: None,
+        charts: Callable[[dict[str, Any]], list[ChartFile]] | None = None,
     ) -> None:
         self._give_way = give_way
+        self._charts = charts
         self._sessions = sessions
         self._reads = read_only(sessions)
         self._client = client
@@ -173,11 +180,35 @@ class SlackSync:
                 self._client.chat_postMessage(
                     channel=self._notify_channel, text=render(body), unfurl_links=False
                 )
+            elif kind == outbox.CHART and self._charts is not None:
+                self._upload_charts(body)
             else:
                 return f"unknown message kind {kind!r}"
         except (SlackApiError, OSError) as exc:
             return _slack_error(exc)
         return None
+
+    def _upload_charts(self, body: dict[str, Any]) -> None:
+        """Upload where the person asked; where the bot may not post, to the notify channel."""
+        files = self._charts(body) if self._charts else []
+        asked_in = str(body.get("channel") or self._notify_channel)
+        asker = mention_user(str(body.get("user_id")))
+        for chart in files:
+            comment = f"{chart.title}, as asked by {asker}"
+            channels = list(dict.fromkeys((asked_in, self._notify_channel)))
+            for channel in channels:
+                try:
+                    self._client.files_upload_v2(
+                        channel=channel,
+                        content=chart.content,
+                        filename=chart.filename,
+                        title=chart.title,
+                        initial_comment=comment,
+                    )
+                    break
+                except SlackApiError as exc:
+                    if exc.response.get("error") not in _NOT_POSTABLE or channel == channels[-1]:
+                        raise
 
     def _settle(self, message_id: int, attempts: int, error: str | None) -> None:
         now = utcnow()

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from bot.foreground import Foreground
 from bot.workers import SLACK, Workers
 from governance import webhooks
+from governance.ports import PaymentGateway
 from integrations.stripe_webhooks import InvalidWebhook, verify_event
 from storage.db import read_only
 
@@ -29,6 +30,7 @@ def build_web_app(
     bolt: App,
     sessions: sessionmaker[Session],
     stripe_webhook_secret: str,
+    stripe: PaymentGateway,
     workers: Workers,
     foreground: Foreground,
 ) -> Starlette:
@@ -67,7 +69,7 @@ def build_web_app(
             )
         except InvalidWebhook as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        receipt = await run_in_threadpool(webhooks.receive, sessions, body, event)
+        receipt = await run_in_threadpool(webhooks.receive, sessions, body, event, stripe)
         workers.wake(SLACK)
         status = 500 if receipt is webhooks.Receipt.FAILED else 200
         return JSONResponse({"received": receipt.value}, status_code=status)

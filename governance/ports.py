@@ -11,8 +11,9 @@ executor can tell what is safe to retry:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 from governance.money import Money
 
@@ -41,6 +42,8 @@ class NotFoundError(RejectedError):
 class Customer:
     id: str
     email: str
+    name: str | None = None
+    default_payment_method: str | None = None  # invoice_settings.default_payment_method
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class Invoice:
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     metadata: dict[str, str]
+    amount_remaining: Money | None = None
+    subscription: str | None = None  # set on a subscription's invoices
+    due_date: datetime | None = None
+    created: datetime | None = None
+    collection_method: str = "send_invoice"
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,37 @@ class Refund:
     status: str
     payment_intent: str
     metadata: dict[str, str]
+    created: datetime | None = None
+    charge: str | None = None
+
+
+@dataclass(frozen=True)
+class Price:
+    """A recurring price: `amount` per one `interval` (week, month or year)."""
+
+    id: str
+    product: str
+    amount: Money
+    interval: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    customer: str
+    status: str  # incomplete | active | past_due | unpaid | canceled | trialing | …
+    price: str
+    product: str
+    amount: Money  # per interval
+    interval: str
+    cancel_at_period_end: bool
+    current_period_end: datetime | None
+    created: datetime | None
+    canceled_at: datetime | None
+    latest_invoice: str | None
+    collection_method: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    plan: str | None = None  # the product's name, where it was read
 
 
 @dataclass(frozen=True)
@@ -127,3 +166,73 @@ class PaymentGateway(Protocol):
     def create_refund(
         self, payment_intent: str, amount: Money, reason: str, scope: CallScope
     ) -> Refund: ...
+
+    # -- clients --------------------------------------------------------------------------
+
+    def get_customer(self, customer_id: str) -> Customer: ...
+
+    def list_customers(self) -> list[Customer]:
+        """Every customer with an email address, oldest first."""
+        ...
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def find_product(self, name: str) -> str | None:
+        """The id of an active product of exactly this name."""
+        ...
+
+    def create_product(self, name: str, scope: CallScope) -> str: ...
+
+    def find_price(self, product_id: str, amount: Money, interval: str) -> Price | None:
+        """An active recurring price of this product, amount, currency and interval."""
+        ...
+
+    def create_price(
+        self, product_id: str, amount: Money, interval: str, scope: CallScope
+    ) -> Price: ...
+
+    def find_subscription_for_action(
+        self, customer_id: str, action_id: str
+    ) -> Subscription | None: ...
+
+    def create_subscription(
+        self,
+        customer_id: str,
+        price_id: str,
+        scope: CallScope,
+        *,
+        charge_automatically: bool,
+        due_days: int,
+    ) -> Subscription:
+        """`charge_automatically`: bill the customer's default payment method;
+        otherwise `send_invoice` with `due_days`."""
+        ...
+
+    def get_subscription(self, subscription_id: str) -> Subscription: ...
+
+    def cancel_subscription(
+        self, subscription_id: str, scope: CallScope, *, at_period_end: bool
+    ) -> Subscription: ...
+
+    # -- payment --------------------------------------------------------------------------
+
+    def pay_invoice(self, invoice_id: str, scope: CallScope, *, out_of_band: bool) -> Invoice:
+        """Charge the customer's default payment method, or mark paid outside Stripe."""
+        ...
+
+    # -- reading what moved (webhooks, reconciliation) ------------------------------------
+
+    def invoice_of_payment_intent(self, payment_intent: str) -> str | None: ...
+
+    def retrieve_raw(self, kind: str, object_id: str) -> dict[str, Any]:
+        """The object as Stripe's JSON, read fresh (kind: invoice, subscription, charge,
+        refund, dispute, payment_intent, customer)."""
+        ...
+
+    def invoices_created_since(self, since: datetime) -> list[Invoice]: ...
+
+    def refunds_created_since(self, since: datetime) -> list[Refund]: ...
+
+    def list_subscriptions(self) -> list[Subscription]:
+        """Every subscription, cancelled ones included."""
+        ...

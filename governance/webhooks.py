@@ -1,8 +1,10 @@
 """Payment events from Stripe: stored raw first, processed once per event id.
 
 The event has been verified by the caller; here it is recorded (a duplicate delivery is
-counted and otherwise ignored), then turned into a notification and an audit entry.
-A failure while processing is kept on the stored event and retried on redelivery.
+counted and otherwise ignored), then applied to the ledger (governance.ledger), audited,
+and, where a person should know, queued for the notify channel. A failure while
+processing (Stripe unreachable for a re-read, say) is kept on the stored event, and the
+delivery is answered 500 so that Stripe delivers it again.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance import audit
+from governance.ledger import events as ledger
+from governance.ports import PaymentGateway
 from storage import outbox
+from storage.db import read_only
 from storage.models import WebhookEvent
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-# Events a person should hear about, and how to read their object.
-NOTIFIED = ("invoice.paid", "invoice.payment_failed", "charge.refunded")
 
 
 class Receipt(StrEnum):
@@ -32,19 +34,21 @@ class Receipt(StrEnum):
     FAILED = "failed"
 
 
-def receive(sessions: sessionmaker[Session], raw: bytes, event: dict[str, Any]) -> Receipt:
-    event_id, event_type = str(event["id"]), str(event["type"])
-    if not _store(sessions, event_id, event_type, raw):
-        with sessions.begin() as session:
-            stored = _lock(session, event_id)
-            if stored.processed_at is not None:
-                return Receipt.DUPLICATE
+def receive(
+    sessions: sessionmaker[Session], raw: bytes, event: dict[str, Any], stripe: PaymentGateway
+) -> Receipt:
+    """Store, then process once: the ledger, an audit entry, and what people should hear."""
+    event_id = str(event["id"])
+    if not _store(sessions, event_id, str(event["type"]), raw) and _processed(sessions, event_id):
+        return Receipt.DUPLICATE
     try:
+        with read_only(sessions).begin() as session:
+            links = ledger.read_links(session, event, stripe)
         with sessions.begin() as session:
             stored = _lock(session, event_id)
             if stored.processed_at is not None:
                 return Receipt.DUPLICATE
-            _process(session, event)
+            _process(session, event, links)
             stored.processed_at, stored.error = utcnow(), None
     except Exception as exc:
         log.exception("Stripe event %s could not be processed", event_id)
@@ -56,6 +60,14 @@ def receive(sessions: sessionmaker[Session], raw: bytes, event: dict[str, Any]) 
             )
         return Receipt.FAILED
     return Receipt.PROCESSED
+
+
+def _processed(sessions: sessionmaker[Session], event_id: str) -> bool:
+    with read_only(sessions).begin() as session:
+        done = session.execute(
+            select(WebhookEvent.processed_at).where(WebhookEvent.event_id == event_id)
+        ).scalar_one()
+    return done is not None
 
 
 def _store(sessions: sessionmaker[Session], event_id: str, event_type: str, raw: bytes) -> bool:
@@ -87,40 +99,19 @@ def _lock(session: Session, event_id: str) -> WebhookEvent:
     ).scalar_one()
 
 
-def _process(session: Session, event: dict[str, Any]) -> None:
-    event_type = str(event["type"])
-    obj: dict[str, Any] = event.get("data", {}).get("object", {})
-    facts = _facts(event_type, obj)
+def _process(session: Session, event: dict[str, Any], links: ledger.Links) -> None:
+    applied = ledger.apply(session, event, links)
+    obj = event.get("data", {}).get("object", {})
     audit.append(
         session,
         "stripe.event",
         "stripe",
-        {"event_id": event["id"], "type": event_type, "object_id": obj.get("id"), **facts},
+        {
+            "event_id": event["id"],
+            "type": event["type"],
+            "object_id": obj.get("id"),
+            **applied.facts,
+        },
     )
-    if event_type in NOTIFIED:
-        outbox.enqueue(session, outbox.NOTIFY, {"event": event_type, "facts": facts})
-
-
-def _facts(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """The few fields a notification shows, copied out of the Stripe object."""
-    if event_type.startswith("invoice."):
-        return {
-            "invoice": obj.get("id"),
-            "number": obj.get("number"),
-            "customer_email": obj.get("customer_email"),
-            "amount_due": obj.get("amount_due"),
-            "amount_paid": obj.get("amount_paid"),
-            "currency": obj.get("currency"),
-            "hosted_invoice_url": obj.get("hosted_invoice_url"),
-            "action_id": (obj.get("metadata") or {}).get("empire_action_id"),
-        }
-    if event_type.startswith("charge."):
-        return {
-            "charge": obj.get("id"),
-            "payment_intent": obj.get("payment_intent"),
-            "amount": obj.get("amount"),
-            "amount_refunded": obj.get("amount_refunded"),
-            "currency": obj.get("currency"),
-            "customer_email": (obj.get("billing_details") or {}).get("email"),
-        }
-    return {}
+    for notice in applied.notices:
+        outbox.enqueue(session, outbox.NOTIFY, notice)

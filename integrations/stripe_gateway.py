@@ -9,11 +9,13 @@ Stripe's exceptions are translated here, at the boundary, into `integrations.err
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
 
 import stripe
+from stripe.params import SubscriptionCreateParams
 
 from governance.money import Money
 from governance.ports import (
@@ -22,8 +24,10 @@ from governance.ports import (
     ExternalError,
     Invoice,
     InvoicePaymentInfo,
+    Price,
     Refund,
     RejectedError,
+    Subscription,
 )
 from integrations.errors import (
     InvalidStripeRequest,
@@ -35,6 +39,7 @@ from integrations.errors import (
 )
 
 ACTION_KEY = "empire_action_id"
+CANCEL_KEY = "empire_cancel_action_id"
 REASON_KEY = "empire_reason"
 METADATA_VALUE_LIMIT = 500
 _KEY_PATTERN = re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9*]+")
@@ -72,14 +77,25 @@ class StripeGateway:
         with self._translated("look up the customer"):
             found = self._client.v1.customers.list(params={"email": email, "limit": 1})
         first = next(iter(found.data), None)
-        return Customer(first.id, first.email or email) if first else None
+        return _customer(first, email) if first else None
 
     def create_customer(self, email: str, scope: CallScope) -> Customer:
         with self._translated("create the customer"):
             customer = self._client.v1.customers.create(
                 params={"email": email, "metadata": _tag(scope)}, options=_once(scope)
             )
-        return Customer(customer.id, customer.email or email)
+        return _customer(customer, email)
+
+    def get_customer(self, customer_id: str) -> Customer:
+        with self._translated("read the customer"):
+            customer = self._client.v1.customers.retrieve(customer_id)
+        return _customer(customer)
+
+    def list_customers(self) -> list[Customer]:
+        with self._translated("list the customers"):
+            listing = self._client.v1.customers.list(params={"limit": 100})
+            found = [_customer(c) for c in listing.auto_paging_iter() if c.email]
+        return found[::-1]
 
     # -- invoices ----------------------------------------------------------------------
 
@@ -211,6 +227,195 @@ class StripeGateway:
             )
         return _refund(refund)
 
+    # -- products and prices ------------------------------------------------------------
+
+    def find_product(self, name: str) -> str | None:
+        with self._translated("look up the product"):
+            listing = self._client.v1.products.list(params={"active": True, "limit": 100})
+            found = next((p for p in listing.auto_paging_iter() if p.name == name), None)
+        return found.id if found else None
+
+    def create_product(self, name: str, scope: CallScope) -> str:
+        with self._translated("create the product"):
+            product = self._client.v1.products.create(
+                params={"name": name, "metadata": _tag(scope)}, options=_once(scope)
+            )
+        return product.id
+
+    def find_price(self, product_id: str, amount: Money, interval: str) -> Price | None:
+        with self._translated("look up the price"):
+            listing = self._client.v1.prices.list(
+                params={
+                    "product": product_id,
+                    "active": True,
+                    "type": "recurring",
+                    "currency": amount.currency,
+                    "limit": 100,
+                }
+            )
+            found = next(
+                (
+                    p
+                    for p in listing.auto_paging_iter()
+                    if p.unit_amount == amount.minor
+                    and p.recurring is not None
+                    and p.recurring.interval == interval
+                    and p.recurring.interval_count == 1
+                ),
+                None,
+            )
+        return _price(found) if found else None
+
+    def create_price(
+        self, product_id: str, amount: Money, interval: str, scope: CallScope
+    ) -> Price:
+        with self._translated("create the price"):
+            price = self._client.v1.prices.create(
+                params={
+                    "product": product_id,
+                    "unit_amount": amount.minor,
+                    "currency": amount.currency,
+                    "recurring": {"interval": interval, "interval_count": 1},
+                    "metadata": _tag(scope),
+                },
+                options=_once(scope),
+            )
+        return _price(price)
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    def find_subscription_for_action(self, customer_id: str, action_id: str) -> Subscription | None:
+        with self._translated("look up the customer's subscriptions"):
+            listing = self._client.v1.subscriptions.list(
+                params={"customer": customer_id, "status": "all", "limit": 100}
+            )
+            found = _first_for_action(listing.auto_paging_iter(), action_id)
+        return _subscription(found) if found else None
+
+    def create_subscription(
+        self,
+        customer_id: str,
+        price_id: str,
+        scope: CallScope,
+        *,
+        charge_automatically: bool,
+        due_days: int,
+    ) -> Subscription:
+        params: SubscriptionCreateParams = {
+            "customer": customer_id,
+            "items": [{"price": price_id}],
+            "metadata": _tag(scope),
+        }
+        if charge_automatically:
+            # A first payment that fails leaves nothing behind: Stripe answers 402.
+            params["collection_method"] = "charge_automatically"
+            params["payment_behavior"] = "error_if_incomplete"
+        else:
+            params["collection_method"] = "send_invoice"
+            params["days_until_due"] = due_days
+        with self._translated("create the subscription"):
+            subscription = self._client.v1.subscriptions.create(params=params, options=_once(scope))
+        return _subscription(subscription)
+
+    def get_subscription(self, subscription_id: str) -> Subscription:
+        with self._translated("read the subscription"):
+            subscription = self._client.v1.subscriptions.retrieve(
+                subscription_id, params={"expand": ["items.data.price.product"]}
+            )
+        return _subscription(subscription)
+
+    def cancel_subscription(
+        self, subscription_id: str, scope: CallScope, *, at_period_end: bool
+    ) -> Subscription:
+        if at_period_end:
+            with self._translated("cancel the subscription at the end of its period"):
+                subscription = self._client.v1.subscriptions.update(
+                    subscription_id,
+                    params={"cancel_at_period_end": True, "metadata": _cancel_tag(scope)},
+                    options=_once(scope),
+                )
+            return _subscription(subscription)
+        return self._cancel_now(subscription_id, scope)
+
+    def _cancel_now(self, subscription_id: str, scope: CallScope) -> Subscription:
+        """Tag, then cancel. Stripe takes no idempotency key on DELETE and answers a
+        second cancel with 404, so a retry recognises its own cancel by the tag."""
+        with self._translated("cancel the subscription"):
+            current = self._client.v1.subscriptions.retrieve(subscription_id)
+            if current.status in _ENDED:
+                if _metadata(current).get(CANCEL_KEY) == scope.action_id:
+                    return _subscription(current)
+                raise RejectedError(f"Subscription {subscription_id} is already {current.status}.")
+            self._client.v1.subscriptions.update(
+                subscription_id, params={"metadata": _cancel_tag(scope)}, options=_once(scope)
+            )
+            cancelled = self._client.v1.subscriptions.cancel(subscription_id)
+        return _subscription(cancelled)
+
+    # -- payment --------------------------------------------------------------------------
+
+    def pay_invoice(self, invoice_id: str, scope: CallScope, *, out_of_band: bool) -> Invoice:
+        with self._translated("collect the invoice's payment"):
+            if out_of_band:
+                invoice = self._client.v1.invoices.pay(
+                    invoice_id, params={"paid_out_of_band": True}, options=_once(scope)
+                )
+            else:
+                invoice = self._client.v1.invoices.pay(invoice_id, options=_once(scope))
+        return _invoice(invoice)
+
+    # -- reading what moved ---------------------------------------------------------------
+
+    def invoice_of_payment_intent(self, payment_intent: str) -> str | None:
+        with self._translated("look up the payment's invoice"):
+            payments = self._client.v1.invoice_payments.list(
+                params={"payment": {"type": "payment_intent", "payment_intent": payment_intent}}
+            )
+        first = next(iter(payments.data), None)
+        return _id(first.invoice) if first else None
+
+    def retrieve_raw(self, kind: str, object_id: str) -> dict[str, Any]:
+        retrieve = self._retrievers().get(kind)
+        if retrieve is None:
+            raise ValueError(f"cannot read a Stripe object of kind {kind!r}")
+        with self._translated(f"read the {kind.replace('_', ' ')}"):
+            found = retrieve(object_id)
+        return found.to_dict(for_json=True)
+
+    def _retrievers(self) -> dict[str, Callable[[str], stripe.StripeObject]]:
+        v1 = self._client.v1
+        return {
+            "invoice": v1.invoices.retrieve,
+            "subscription": v1.subscriptions.retrieve,
+            "charge": v1.charges.retrieve,
+            "refund": v1.refunds.retrieve,
+            "dispute": v1.disputes.retrieve,
+            "payment_intent": v1.payment_intents.retrieve,
+            "customer": v1.customers.retrieve,
+        }
+
+    def invoices_created_since(self, since: datetime) -> list[Invoice]:
+        with self._translated("list recent invoices"):
+            listing = self._client.v1.invoices.list(
+                params={"created": {"gte": _timestamp(since)}, "limit": 100}
+            )
+            found = [_invoice(i) for i in listing.auto_paging_iter()]
+        return found[::-1]
+
+    def refunds_created_since(self, since: datetime) -> list[Refund]:
+        with self._translated("list recent refunds"):
+            listing = self._client.v1.refunds.list(
+                params={"created": {"gte": _timestamp(since)}, "limit": 100}
+            )
+            found = [_refund(r) for r in listing.auto_paging_iter()]
+        return found[::-1]
+
+    def list_subscriptions(self) -> list[Subscription]:
+        with self._translated("list the subscriptions"):
+            listing = self._client.v1.subscriptions.list(params={"status": "all", "limit": 100})
+            found = [_subscription(s) for s in listing.auto_paging_iter()]
+        return found[::-1]
+
     # -- errors ------------------------------------------------------------------------
 
     def _why_no_payment(self, invoice_id: str) -> RejectedError:
@@ -279,6 +484,10 @@ def _tag(scope: CallScope) -> dict[str, str]:
     return {ACTION_KEY: scope.action_id}
 
 
+def _cancel_tag(scope: CallScope) -> dict[str, str]:
+    return {CANCEL_KEY: scope.action_id}
+
+
 def _once(scope: CallScope) -> stripe.RequestOptions:
     return {"idempotency_key": scope.idempotency_key}
 
@@ -299,6 +508,71 @@ def _first_for_action(objects: Iterator[_Object], action_id: str) -> _Object | N
     return next((obj for obj in objects if _metadata(obj).get(ACTION_KEY) == action_id), None)
 
 
+_ENDED = ("canceled", "incomplete_expired")
+
+
+def _time(timestamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
+
+
+def _timestamp(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("a moment without a time zone is ambiguous")
+    return int(moment.timestamp())
+
+
+def _customer(customer: stripe.Customer, email: str = "") -> Customer:
+    settings = customer.invoice_settings
+    return Customer(
+        id=customer.id,
+        email=customer.email or email,
+        name=customer.name,
+        default_payment_method=(_id(settings.default_payment_method) or None) if settings else None,
+    )
+
+
+def _invoice_subscription(invoice: stripe.Invoice) -> str | None:
+    details = invoice.parent.subscription_details if invoice.parent else None
+    return (_id(details.subscription) or None) if details else None
+
+
+def _price(price: stripe.Price) -> Price:
+    recurring = price.recurring
+    return Price(
+        id=price.id,
+        product=_id(price.product),
+        amount=Money(price.unit_amount or 0, price.currency),
+        interval=recurring.interval if recurring else "",
+    )
+
+
+def _subscription(subscription: stripe.Subscription) -> Subscription:
+    item = subscription.items.data[0]
+    price = _price(item.price)
+    return Subscription(
+        id=subscription.id,
+        customer=_id(subscription.customer),
+        status=subscription.status,
+        price=price.id,
+        product=price.product,
+        amount=price.amount,
+        interval=price.interval,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        current_period_end=_time(item.current_period_end),
+        created=_time(subscription.created),
+        canceled_at=_time(subscription.canceled_at),
+        latest_invoice=_id(subscription.latest_invoice) or None,
+        collection_method=subscription.collection_method,
+        metadata=_metadata(subscription),
+        plan=_product_name(item.price.product),
+    )
+
+
+def _product_name(product: str | stripe.Product | None) -> str | None:
+    """The name of an expanded product; None when only its id came."""
+    return product.name if isinstance(product, stripe.Product) else None
+
+
 def _invoice(invoice: stripe.Invoice) -> Invoice:
     return Invoice(
         id=invoice.id,
@@ -310,6 +584,11 @@ def _invoice(invoice: stripe.Invoice) -> Invoice:
         hosted_invoice_url=invoice.hosted_invoice_url,
         invoice_pdf=invoice.invoice_pdf,
         metadata=_metadata(invoice),
+        amount_remaining=Money(invoice.amount_remaining, invoice.currency),
+        subscription=_invoice_subscription(invoice),
+        due_date=_time(invoice.due_date),
+        created=_time(invoice.created),
+        collection_method=invoice.collection_method,
     )
 
 
@@ -320,4 +599,6 @@ def _refund(refund: stripe.Refund) -> Refund:
         status=refund.status or "pending",
         payment_intent=_id(refund.payment_intent),
         metadata=_metadata(refund),
+        created=_time(refund.created),
+        charge=_id(refund.charge) or None,
     )

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -171,6 +172,159 @@ class WebhookEvent(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[str | None] = mapped_column(Text)
     deliveries: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Client(Base):
+    """Someone the business bills: kept in step with a Stripe customer, named by a short handle."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handle: Mapped[str] = mapped_column(String(40), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    stripe_customer: Mapped[str | None] = mapped_column(String(80), unique=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LedgerInvoice(Base):
+    """The latest known state of a Stripe invoice, as its events and re-reads told it.
+
+    Amounts are integer minor units in `currency`; `as_of` is the Stripe time (event
+    `created`) of the snapshot applied last, so an older event never overwrites a newer one.
+    """
+
+    __tablename__ = "ledger_invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(String(80), unique=True)
+    customer: Mapped[str | None] = mapped_column(String(80), index=True)
+    customer_email: Mapped[str | None] = mapped_column(String(254))
+    subscription: Mapped[str | None] = mapped_column(String(80), index=True)
+    number: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20))  # draft|open|paid|uncollectible|void
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_due: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_remaining: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_out_of_band: Mapped[bool] = mapped_column(Boolean, default=False)
+    payment_intent: Mapped[str | None] = mapped_column(String(80), index=True)
+    charge: Mapped[str | None] = mapped_column(String(80), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    hosted_invoice_url: Mapped[str | None] = mapped_column(Text)
+    invoice_pdf: Mapped[str | None] = mapped_column(Text)
+    action_uid: Mapped[str | None] = mapped_column(String(40))  # metadata.empire_action_id
+    as_of: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LedgerRefund(Base):
+    __tablename__ = "ledger_refunds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(String(80), unique=True)
+    invoice: Mapped[str | None] = mapped_column(String(80), index=True)
+    payment_intent: Mapped[str | None] = mapped_column(String(80))
+    charge: Mapped[str | None] = mapped_column(String(80))
+    customer: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20))  # pending|succeeded|failed|canceled
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    action_uid: Mapped[str | None] = mapped_column(String(40))
+    as_of: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LedgerDispute(Base):
+    __tablename__ = "ledger_disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(String(80), unique=True)
+    charge: Mapped[str | None] = mapped_column(String(80))
+    payment_intent: Mapped[str | None] = mapped_column(String(80))
+    invoice: Mapped[str | None] = mapped_column(String(80), index=True)
+    customer: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(40))  # needs_response|…|won|lost
+    reason: Mapped[str | None] = mapped_column(String(60))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    as_of: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LedgerSubscription(Base):
+    """A subscription's price per interval and the span it was live, for MRR at any time."""
+
+    __tablename__ = "ledger_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(String(80), unique=True)
+    customer: Mapped[str | None] = mapped_column(String(80), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    plan: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)  # per interval
+    interval: Mapped[str] = mapped_column(String(10))  # day|week|month|year
+    interval_count: Mapped[int] = mapped_column(Integer, default=1)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_period_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    canceled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    action_uid: Mapped[str | None] = mapped_column(String(40))
+    as_of: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LedgerEntry(Base):
+    """One line of an object's history (`/empire status`): what happened, when, how much."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(80), index=True)  # in_…, sub_…
+    event_id: Mapped[str | None] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(60))  # the Stripe event type, or empire.*
+    happened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("object_id", "event_id"),)
+
+
+class ReconciliationFinding(Base):
+    """Something that moved in Stripe without an approved request; reported once."""
+
+    __tablename__ = "reconciliation_findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # kind:object id
+    kind: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[dict[str, Any]] = mapped_column(Json)
+    found_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ScheduledJob(Base):
+    """A periodic job's next run and the lease that makes one process run it."""
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_result: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -1,19 +1,42 @@
-"""`/empire …`: parsed, submitted, answered ephemerally within the same request."""
+"""`/empire …`: parsed, submitted or answered from the ledger, ephemerally, within the request."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from slack_bolt import Ack, App
+from sqlalchemy.orm import Session
 
-from bot import answers
-from bot.grammar import HelpCommand, InvoiceCommand, RefundCommand, UsageError, parse_command
+from bot import answers, messages
+from bot.grammar import (
+    CancelCommand,
+    ClientRef,
+    ClientsCommand,
+    HelpCommand,
+    InvoiceCommand,
+    PayCommand,
+    RefundCommand,
+    RevenueCommand,
+    StatusCommand,
+    SubscribeCommand,
+    UsageError,
+    parse_command,
+    usage_line,
+)
+from bot.ledger_views import clients_text, status_text, status_unknown_text
 from bot.listeners import ListenerDeps
 from bot.workers import PREPARE, SLACK
+from governance import clients
 from governance.actions.base import Payload
 from governance.actions.invoice import invoice_payload
+from governance.actions.pay import pay_payload
 from governance.actions.refund import refund_payload
+from governance.actions.subscription import cancel_payload, subscription_payload
+from governance.ledger.queries import invoice_status, mrr_at
+from governance.money import Money
 from governance.requests import State
+
+ActionCommand = InvoiceCommand | SubscribeCommand | CancelCommand | PayCommand | RefundCommand
 
 
 def register(app: App, deps: ListenerDeps) -> None:
@@ -21,13 +44,17 @@ def register(app: App, deps: ListenerDeps) -> None:
     def empire(ack: Ack, command: dict[str, Any]) -> None:
         try:
             parsed = parse_command(command.get("text", ""), deps.currency)
+            if isinstance(parsed, HelpCommand):
+                ack(text=answers.help_reply())
+                return
+            if isinstance(parsed, ClientsCommand | StatusCommand | RevenueCommand):
+                ack(**_look_up(parsed, command, deps))
+                return
+            with deps.reads.begin() as session:
+                action, payload = _request_of(parsed, session, deps)
         except UsageError as exc:
             ack(text=answers.usage_error(exc))
             return
-        if isinstance(parsed, HelpCommand):
-            ack(text=answers.help_reply())
-            return
-        action, payload = _request_of(parsed)
         origin = {
             "via": "slack",
             "user_id": command["user_id"],
@@ -42,9 +69,53 @@ def register(app: App, deps: ListenerDeps) -> None:
             deps.wake(SLACK)
 
 
-def _request_of(parsed: InvoiceCommand | RefundCommand) -> tuple[str, Payload]:
+def _look_up(
+    parsed: ClientsCommand | StatusCommand | RevenueCommand,
+    command: dict[str, Any],
+    deps: ListenerDeps,
+) -> dict[str, Any]:
+    """Answers read from the registry and the ledger: nothing is asked of Stripe here."""
+    if isinstance(parsed, RevenueCommand):
+        return deps.revenue.answer(parsed.period, command)
+    with deps.reads.begin() as session:
+        if isinstance(parsed, ClientsCommand):
+            return {"text": clients_text(clients.all_clients(session))}
+        status = invoice_status(session, parsed.invoice_id)
+        if status is None:
+            return {"text": status_unknown_text(parsed.invoice_id)}
+        return {"text": status_text(status)}
+
+
+def _request_of(parsed: ActionCommand, session: Session, deps: ListenerDeps) -> tuple[str, Payload]:
     if isinstance(parsed, InvoiceCommand):
+        email = _email_of(parsed.client, session, usage_line(messages.INVOICE))
         return "payments.invoice", invoice_payload(
-            parsed.client_email, parsed.amount, parsed.description, parsed.due_days
+            email, parsed.amount, parsed.description, parsed.due_days
         )
+    if isinstance(parsed, SubscribeCommand):
+        email = _email_of(parsed.client, session, usage_line(messages.SUBSCRIBE))
+        before = _mrr_now(session, deps, parsed.amount.currency)
+        return "payments.subscription", subscription_payload(
+            email, parsed.amount, parsed.interval, parsed.plan, before
+        )
+    if isinstance(parsed, CancelCommand):
+        return "payments.cancel_subscription", cancel_payload(
+            parsed.subscription_id, parsed.now, _mrr_now(session, deps, None)
+        )
+    if isinstance(parsed, PayCommand):
+        return "payments.pay", pay_payload(parsed.invoice_id, parsed.out_of_band_note)
     return "payments.refund", refund_payload(parsed.invoice_id, parsed.amount, parsed.reason)
+
+
+def _email_of(client: ClientRef, session: Session, usage: str) -> str:
+    if client.email is not None:
+        return client.email
+    found = clients.find(session, handle=client.handle)
+    if found is None:
+        raise UsageError(messages.UNKNOWN_CLIENT.format(handle=client.text), usage)
+    return found.email
+
+
+def _mrr_now(session: Session, deps: ListenerDeps, currency: str | None) -> Money | None:
+    """MRR before the change, in the currency of the change (the business's by default)."""
+    return mrr_at(session, deps.clock()).get(currency or deps.currency)

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from governance.actions.base import ActionKind
 from governance.actions.invoice import InvoiceAction
+from governance.actions.pay import PayAction
 from governance.actions.refund import RefundAction
+from governance.actions.subscription import CancelSubscriptionAction, SubscriptionAction
 from governance.errors import GovernanceError
 
-KINDS: dict[str, ActionKind] = {kind.name: kind for kind in (InvoiceAction(), RefundAction())}
+KINDS: dict[str, ActionKind] = {
+    kind.name: kind
+    for kind in (
+        InvoiceAction(),
+        RefundAction(),
+        SubscriptionAction(),
+        CancelSubscriptionAction(),
+        PayAction(),
+    )
+}
 
 
 def kind_of(action: str) -> ActionKind:

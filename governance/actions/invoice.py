@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from governance.actions.base import (
     Outcome,
     Payload,
@@ -25,10 +23,16 @@ def invoice_payload(client_email: str, amount: Money, description: str, due_days
 
 
 def _invoice_json(invoice: Invoice) -> Payload:
-    data = asdict(invoice)
-    data["amount_due"] = money_to_json(invoice.amount_due)
-    data["amount_paid"] = money_to_json(invoice.amount_paid)
-    return data
+    """What a step journals of an invoice: what later steps and the card read back."""
+    return {
+        "id": invoice.id,
+        "status": invoice.status,
+        "number": invoice.number,
+        "amount_due": money_to_json(invoice.amount_due),
+        "amount_paid": money_to_json(invoice.amount_paid),
+        "hosted_invoice_url": invoice.hosted_invoice_url,
+        "invoice_pdf": invoice.invoice_pdf,
+    }
 
 
 class InvoiceAction:

@@ -20,8 +20,13 @@ from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 
-INVOICE_USAGE = "/empire invoice &lt;client-email&gt; &lt;amount&gt;"
+INVOICE_USAGE = "/empire invoice &lt;client&gt; &lt;amount&gt;"
 REFUND_USAGE = "/empire refund &lt;invoice-id&gt;"
+SUBSCRIBE_USAGE = "/empire subscribe &lt;client&gt; &lt;amount&gt;/&lt;week|month|year&gt;"
+CANCEL_USAGE = "/empire cancel &lt;subscription-id&gt; [now]"
+PAY_USAGE = "/empire pay &lt;invoice-id&gt; [out-of-band &lt;note…&gt;]"
+STATUS_USAGE = "/empire status &lt;invoice-id&gt;"
+REVENUE_USAGE = "/empire revenue [this-month|last-month|YYYY-MM]"
 
 
 def readable(text: str) -> str:
@@ -166,6 +171,7 @@ def test_an_unsigned_click_is_refused_and_decides_nothing(
 MALFORMED = [
     ("frobnicate acme@example.com 250", "frobnicate", "/empire invoice"),
     ("invoice", "email", INVOICE_USAGE),
+    ("invoice nobody-we-know 250 Logo design", "no client has the handle", INVOICE_USAGE),
     ("invoice acme@example.com", "how much", INVOICE_USAGE),
     ("invoice acme@example.com 250", "what the invoice is for", INVOICE_USAGE),
     ("invoice acme@example.com 0 Logo design", "more than zero", INVOICE_USAGE),
@@ -179,6 +185,21 @@ MALFORMED = [
     ("refund inv_1 5 test", "inv_1", REFUND_USAGE),
     ("refund in_1Abc 5", "why", REFUND_USAGE),
     ("refund in_1Abc 0 wrong amount", "more than zero", REFUND_USAGE),
+    ("subscribe acme@example.com 500/day Retainer", "week", SUBSCRIBE_USAGE),
+    ("subscribe acme@example.com 500 Retainer", "week", SUBSCRIBE_USAGE),
+    ("subscribe acme@example.com 0/month Retainer", "more than zero", SUBSCRIBE_USAGE),
+    ("subscribe ghost 500/month Retainer", "no client has the handle", SUBSCRIBE_USAGE),
+    ("subscribe acme@example.com 500/month", "plan", SUBSCRIBE_USAGE),
+    ("cancel", "which subscription", CANCEL_USAGE),
+    ("cancel in_1Abc", "in_1Abc", CANCEL_USAGE),
+    ("cancel sub_1Abc tomorrow", "tomorrow", CANCEL_USAGE),
+    ("pay", "which invoice", PAY_USAGE),
+    ("pay in_1Abc out-of-band", "how the invoice was paid", PAY_USAGE),
+    ("pay in_1Abc by cheque", "by", PAY_USAGE),
+    ("status", "which invoice", STATUS_USAGE),
+    ("status sub_1Abc", "sub_1Abc", STATUS_USAGE),
+    ("revenue 2026-13", "2026-13", REVENUE_USAGE),
+    ("revenue yesterday", "yesterday", REVENUE_USAGE),
 ]
 
 

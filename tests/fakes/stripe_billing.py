@@ -166,7 +166,9 @@ def pay(
     state: StripeState, invoice_id: str, *, out_of_band: bool, payment_method: str | None
 ) -> StripeObject:
     invoice = state.get("invoice", invoice_id)
-    if invoice["status"] != "open":
+    if invoice["status"] == "paid":
+        raise fail.refused("Invoice is already paid")
+    if invoice["status"] not in ("open", "uncollectible"):
         raise fail.refused(
             f"You can only pay open invoices; invoice {invoice_id} is {invoice['status']}.",
             code="invoice_not_open" if invoice["status"] == "draft" else None,
@@ -175,10 +177,43 @@ def pay(
         payments.cancel_payment(state, invoice)
         mark_paid(state, invoice, invoice["amount_remaining"])
         return invoice
-    payments.charge_invoice(state, invoice, payment_method or payments.WORKING_CARD)
+    payments.charge_invoice(state, invoice, payment_method or payable_method(state, invoice))
     mark_paid(state, invoice, invoice["amount_remaining"])
     state.emit("invoice.payment_succeeded", invoice)
     return invoice
+
+
+def payable_method(state: StripeState, invoice: StripeObject) -> str:
+    """What Stripe charges when no payment method is given: the invoice's default, then
+    its subscription's, then the customer's invoice default."""
+    subscription = subscription_of(state, invoice)
+    for method in (
+        invoice["default_payment_method"],
+        subscription["default_payment_method"] if subscription else None,
+        state.get("customer", invoice["customer"])["invoice_settings"]["default_payment_method"],
+    ):
+        if isinstance(method, str):
+            return method
+    raise fail.refused(NO_PAYMENT_METHOD)
+
+
+NO_PAYMENT_METHOD = (
+    "This customer has no attached payment source or default payment method. Please "
+    "consider adding a default payment method. For more information, visit "
+    "https://stripe.com/docs/billing/subscriptions/payment-methods-setting"
+    "#payment-method-priority."
+)
+
+
+def subscription_of_id(invoice: StripeObject) -> str | None:
+    details = (invoice["parent"] or {}).get("subscription_details") or {}
+    subscription_id = details.get("subscription")
+    return subscription_id if isinstance(subscription_id, str) else None
+
+
+def subscription_of(state: StripeState, invoice: StripeObject) -> StripeObject | None:
+    subscription_id = subscription_of_id(invoice)
+    return state.objects.get(subscription_id) if subscription_id else None
 
 
 def mark_paid(state: StripeState, invoice: StripeObject, amount: int) -> None:
@@ -187,6 +222,22 @@ def mark_paid(state: StripeState, invoice: StripeObject, amount: int) -> None:
     invoice["status"] = "paid"
     invoice["status_transitions"]["paid_at"] = state.now()
     state.emit("invoice.paid", invoice)
+    _settle_subscription(state, invoice)
+
+
+def _settle_subscription(state: StripeState, invoice: StripeObject) -> None:
+    """A subscription waiting on its latest invoice is active once that invoice is paid."""
+    subscription = subscription_of(state, invoice)
+    if (
+        subscription is None
+        or subscription["latest_invoice"] != invoice["id"]
+        or subscription["status"] not in ("incomplete", "past_due", "unpaid")
+        or state.hidden[subscription["id"]].get("billing")  # its own billing run reports it
+    ):
+        return
+    before = copy.deepcopy(subscription)
+    subscription["status"] = "active"
+    state.emit("customer.subscription.updated", subscription, before=before)
 
 
 def fail_payment(state: StripeState, invoice_id: str) -> StripeObject:
@@ -201,7 +252,7 @@ def fail_payment(state: StripeState, invoice_id: str) -> StripeObject:
 
 def void(state: StripeState, invoice_id: str) -> StripeObject:
     invoice = state.get("invoice", invoice_id)
-    if invoice["status"] != "open":
+    if invoice["status"] not in ("open", "uncollectible"):
         raise fail.refused(
             f"You can only void open invoices; invoice {invoice_id} is {invoice['status']}."
         )
@@ -210,3 +261,33 @@ def void(state: StripeState, invoice_id: str) -> StripeObject:
     invoice["status_transitions"]["voided_at"] = state.now()
     state.emit("invoice.voided", invoice)
     return invoice
+
+
+def mark_uncollectible(state: StripeState, invoice_id: str) -> StripeObject:
+    invoice = state.get("invoice", invoice_id)
+    if invoice["status"] != "open":
+        raise fail.refused(
+            f"You can only mark open invoices as uncollectible; invoice {invoice_id} is "
+            f"{invoice['status']}."
+        )
+    before = copy.deepcopy(invoice)
+    invoice["status"] = "uncollectible"
+    invoice["status_transitions"]["marked_uncollectible_at"] = state.now()
+    state.emit("invoice.marked_uncollectible", invoice, before=before)
+    return invoice
+
+
+def flag_overdue(state: StripeState) -> None:
+    """`invoice.overdue`, once, for each open invoice sent for payment past its due date."""
+    now = state.now()
+    for invoice in reversed(state.newest_first("invoice")):
+        hidden = state.hidden[invoice["id"]]
+        due = invoice["due_date"]
+        if (
+            invoice["status"] == "open"
+            and due is not None
+            and due < now
+            and not hidden.get("overdue")
+        ):
+            hidden["overdue"] = True
+            state.emit("invoice.overdue", invoice)

@@ -45,6 +45,41 @@ def matching(params: Params, *fields: str) -> Callable[[StripeObject], bool]:
     return lambda item: all(item.get(field) == value for field, value in given.items())
 
 
+_BOUNDS = {
+    "gt": lambda value, bound: value > bound,
+    "gte": lambda value, bound: value >= bound,
+    "lt": lambda value, bound: value < bound,
+    "lte": lambda value, bound: value <= bound,
+}
+
+
+def created(params: Params, field: str = "created") -> Callable[[StripeObject], bool]:
+    """Stripe's range filter: `created=<t>` or `created[gte]=<t>` (gt, gte, lt, lte)."""
+    raw = params.values.get(field)
+    if raw is None or raw == "":
+        return lambda _: True
+    if isinstance(raw, str):
+        exact = params.integer(field)
+        return lambda item: item[field] == exact
+    bounds = params.nested(field, _BOUNDS)
+    given = {name: bounds.integer(name) for name in _BOUNDS if bounds.has(name)}
+    return lambda item: all(
+        _BOUNDS[name](item[field], bound) for name, bound in given.items() if bound is not None
+    )
+
+
+def flag(params: Params, field: str) -> Callable[[StripeObject], bool]:
+    """Keep objects whose boolean `field` is the `true`/`false` the request asked for."""
+    if not params.has(field):
+        return lambda _: True
+    wanted = params.flag(field, default=True)
+    return lambda item: item.get(field) is wanted
+
+
+def every(*tests: Callable[[StripeObject], bool]) -> Callable[[StripeObject], bool]:
+    return lambda item: all(test(item) for test in tests)
+
+
 def expand(state: StripeState, obj: StripeObject, paths: list[str]) -> StripeObject:
     result = copy.deepcopy(obj)
     for path in paths:

@@ -121,6 +121,56 @@ class Params:
                 )
         return dict(value)
 
+    def nested(self, name: str, allowed: Collection[str]) -> Params:
+        """The hash `name[...]`, its keys checked as Stripe checks them."""
+        value = self.values.get(name, {})
+        if value == "":
+            value = {}
+        if not isinstance(value, dict):
+            raise fail.invalid(name, f"Invalid object: {name} must be a hash")
+        for key in value:
+            if key not in allowed:
+                raise fail.unknown(f"{name}[{key}]")
+        return Params(value, allowed)
+
+    def items(self, name: str, allowed: Collection[str]) -> list[Params]:
+        """The array of hashes `name[0][...]`, each checked as Stripe checks them."""
+        value = self.values.get(name, [])
+        if value == "":
+            value = []
+        if not isinstance(value, list):
+            raise fail.invalid(name, f"Invalid array: {name} must be an array")
+        found = []
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise fail.invalid(f"{name}[{index}]", "Invalid object")
+            for key in item:
+                if key not in allowed:
+                    raise fail.unknown(f"{name}[{index}][{key}]")
+            found.append(Params(item, allowed))
+        return found
+
+    def strings(self, name: str) -> list[str]:
+        """`name[]=a&name[]=b` as a list; a single value as a list of one."""
+        value = self.values.get(name, [])
+        if isinstance(value, str):
+            return [value] if value else []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise fail.invalid(name, "Invalid array")
+        return value
+
+    def updated_metadata(self, current: dict[str, str]) -> dict[str, str]:
+        """Stripe merges metadata on update; an empty value unsets a key, `metadata=` all."""
+        if self.values.get("metadata") == "":
+            return {}
+        merged = dict(current)
+        for key, value in self.metadata().items():
+            if value == "":
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
+
     def expand(self) -> list[str]:
         value = self.values.get("expand", [])
         if isinstance(value, str):

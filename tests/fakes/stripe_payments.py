@@ -39,10 +39,18 @@ def default_payment(state: StripeState, invoice: StripeObject) -> tuple[StripeOb
     return payment, state.get("payment_intent", payment["payment"]["payment_intent"])
 
 
+def declines(state: StripeState, payment_method: str) -> bool:
+    """Whether charging this payment method fails: a declining card, or Stripe's test one."""
+    saved = state.objects.get(payment_method)
+    if saved is not None and saved["object"] == "payment_method":
+        return bool(state.hidden[payment_method].get("declines", False))
+    return "Declined" in payment_method
+
+
 def charge_invoice(state: StripeState, invoice: StripeObject, payment_method: str) -> None:
     """Charge the invoice's open payment; a declined card raises Stripe's 402 afterwards."""
     payment, intent = default_payment(state, invoice)
-    declined = "Declined" in payment_method
+    declined = declines(state, payment_method)
     charge = state.add(build.charge(state.now(), intent, payment_method, not declined))
     intent.update(latest_charge=charge["id"], payment_method=payment_method)
     invoice["attempted"] = True

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes import stripe_billing as billing
 from tests.fakes import stripe_failures as fail
 from tests.fakes import stripe_payments as payments
-from tests.fakes.stripe_listing import expand, matching, page
+from tests.fakes.stripe_billing_routes import BILLING_ROUTES
+from tests.fakes.stripe_listing import created, every, expand, matching, page
 from tests.fakes.stripe_objects import StripeObject
-from tests.fakes.stripe_params import LIST_PARAMS, Params
+from tests.fakes.stripe_params import Params
+from tests.fakes.stripe_routing import Route, allowed, dated, listed, listing, retrieve
 from tests.fakes.stripe_state import StripeState
-
-Handler = Callable[[StripeState, Params, str], StripeObject]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    template: str
-    handler: Handler
-    allowed: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        return re.compile(re.sub(r"\{id\}", "(?P<id>[^/]+)", self.template))
-
-
-def retrieve(kind: str) -> Handler:
-    return lambda state, params, object_id: state.get(kind, object_id)
-
-
-def listing(kind: str, url: str, *filters: str) -> Handler:
-    return lambda state, params, _: page(state, kind, params, url, matching(params, *filters))
 
 
 def create_customer(state: StripeState, params: Params, _: str) -> StripeObject:
@@ -79,7 +56,14 @@ def create_invoice_item(state: StripeState, params: Params, _: str) -> StripeObj
 
 def list_invoices(state: StripeState, params: Params, _: str) -> StripeObject:
     params.choice("status", ("draft", "open", "paid", "uncollectible", "void"))
-    return page(state, "invoice", params, "/v1/invoices", matching(params, "customer", "status"))
+    params.choice("collection_method", ("charge_automatically", "send_invoice"))
+    subscription = params.text("subscription")
+    keep = every(
+        matching(params, "customer", "status", "collection_method"),
+        created(params),
+        lambda invoice: subscription is None or billing.subscription_of_id(invoice) == subscription,
+    )
+    return page(state, "invoice", params, "/v1/invoices", keep)
 
 
 def invoice_lines(state: StripeState, params: Params, invoice_id: str) -> StripeObject:
@@ -111,7 +95,15 @@ def void(state: StripeState, params: Params, invoice_id: str) -> StripeObject:
 
 def list_invoice_payments(state: StripeState, params: Params, _: str) -> StripeObject:
     params.choice("status", ("canceled", "open", "paid"))
-    keep = matching(params, "invoice", "status")
+    paid_by = params.nested("payment", ("type", "payment_intent", "payment_record"))
+    if params.has("payment"):
+        paid_by.text("type", required=True)
+        paid_by.choice("type", ("payment_intent", "payment_record"))
+    wanted = {key: value for key, value in paid_by.values.items() if value}
+    keep = every(
+        matching(params, "invoice", "status"),
+        lambda item: all(item["payment"].get(key) == value for key, value in wanted.items()),
+    )
     return page(state, "invoice_payment", params, "/v1/invoice_payments", keep)
 
 
@@ -126,41 +118,38 @@ def create_refund(state: StripeState, params: Params, _: str) -> StripeObject:
     )
 
 
-def _allowed(*names: str) -> frozenset[str]:
-    return frozenset(names)
-
-
-def _listed(*names: str) -> frozenset[str]:
-    return LIST_PARAMS | frozenset(names)
-
-
 ROUTES = (
     Route(
         "POST",
         "/v1/customers",
         create_customer,
-        _allowed("email", "name", "description", "metadata"),
+        allowed("email", "name", "description", "metadata"),
     ),
-    Route("GET", "/v1/customers", listing("customer", "/v1/customers", "email"), _listed("email")),
+    Route(
+        "GET",
+        "/v1/customers",
+        dated("customer", "/v1/customers", "email"),
+        listed("email", "created"),
+    ),
     Route("GET", "/v1/customers/{id}", retrieve("customer")),
     Route(
         "POST",
         "/v1/invoiceitems",
         create_invoice_item,
-        _allowed("customer", "invoice", "amount", "currency", "description", "metadata"),
+        allowed("customer", "invoice", "amount", "currency", "description", "metadata"),
     ),
     Route(
         "GET",
         "/v1/invoiceitems",
         listing("invoiceitem", "/v1/invoiceitems", "customer", "invoice"),
-        _listed("customer", "invoice"),
+        listed("customer", "invoice"),
     ),
     Route("GET", "/v1/invoiceitems/{id}", retrieve("invoiceitem")),
     Route(
         "POST",
         "/v1/invoices",
         create_invoice,
-        _allowed(
+        allowed(
             "customer",
             "collection_method",
             "days_until_due",
@@ -171,44 +160,55 @@ ROUTES = (
             "pending_invoice_items_behavior",
         ),
     ),
-    Route("GET", "/v1/invoices", list_invoices, _listed("customer", "status")),
+    Route(
+        "GET",
+        "/v1/invoices",
+        list_invoices,
+        listed("customer", "status", "subscription", "collection_method", "created"),
+    ),
     Route("GET", "/v1/invoices/{id}", retrieve("invoice")),
-    Route("GET", "/v1/invoices/{id}/lines", invoice_lines, _listed()),
-    Route("POST", "/v1/invoices/{id}/finalize", finalize, _allowed("auto_advance")),
+    Route("GET", "/v1/invoices/{id}/lines", invoice_lines, listed()),
+    Route("POST", "/v1/invoices/{id}/finalize", finalize, allowed("auto_advance")),
     Route("POST", "/v1/invoices/{id}/send", send),
-    Route("POST", "/v1/invoices/{id}/pay", pay, _allowed("paid_out_of_band", "payment_method")),
+    Route("POST", "/v1/invoices/{id}/pay", pay, allowed("paid_out_of_band", "payment_method")),
     Route("POST", "/v1/invoices/{id}/void", void),
-    Route("GET", "/v1/invoice_payments", list_invoice_payments, _listed("invoice", "status")),
+    Route(
+        "GET",
+        "/v1/invoice_payments",
+        list_invoice_payments,
+        listed("invoice", "status", "payment"),
+    ),
     Route("GET", "/v1/invoice_payments/{id}", retrieve("invoice_payment")),
     Route(
         "GET",
         "/v1/payment_intents",
-        listing("payment_intent", "/v1/payment_intents", "customer"),
-        _listed("customer"),
+        dated("payment_intent", "/v1/payment_intents", "customer"),
+        listed("customer", "created"),
     ),
     Route("GET", "/v1/payment_intents/{id}", retrieve("payment_intent")),
     Route(
         "GET",
         "/v1/charges",
-        listing("charge", "/v1/charges", "customer", "payment_intent"),
-        _listed("customer", "payment_intent"),
+        dated("charge", "/v1/charges", "customer", "payment_intent"),
+        listed("customer", "payment_intent", "created"),
     ),
     Route("GET", "/v1/charges/{id}", retrieve("charge")),
     Route(
         "POST",
         "/v1/refunds",
         create_refund,
-        _allowed("payment_intent", "charge", "amount", "reason", "metadata"),
+        allowed("payment_intent", "charge", "amount", "reason", "metadata"),
     ),
     Route(
         "GET",
         "/v1/refunds",
-        listing("refund", "/v1/refunds", "payment_intent", "charge"),
-        _listed("payment_intent", "charge"),
+        dated("refund", "/v1/refunds", "payment_intent", "charge"),
+        listed("payment_intent", "charge", "created"),
     ),
     Route("GET", "/v1/refunds/{id}", retrieve("refund")),
-    Route("GET", "/v1/events", listing("event", "/v1/events", "type"), _listed("type")),
+    Route("GET", "/v1/events", dated("event", "/v1/events", "type"), listed("type", "created")),
     Route("GET", "/v1/events/{id}", retrieve("event")),
+    *BILLING_ROUTES,
 )
 
 

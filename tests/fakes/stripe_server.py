@@ -31,8 +31,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.fakes import stripe_billing as billing
+from tests.fakes import stripe_customers as customers
+from tests.fakes import stripe_disputes as disputes
 from tests.fakes import stripe_failures as fail
 from tests.fakes import stripe_payments as payments
+from tests.fakes import stripe_subscriptions as subscriptions
 from tests.fakes.server import BackgroundServer
 from tests.fakes.stripe_faults import Answer, Delay, Fault, FaultPlan, path_matcher
 from tests.fakes.stripe_idempotency import IdempotencyKeys
@@ -171,6 +174,53 @@ class FakeStripe:
         """The customer tries to pay an open invoice and the card is declined."""
         return self._simulate(lambda: billing.fail_payment(self.state, invoice_id))
 
+    def void_invoice(self, invoice_id: str) -> StripeObject:
+        """Someone voids an open invoice in the Stripe dashboard."""
+        return self._simulate(lambda: billing.void(self.state, invoice_id))
+
+    def attach_card(self, customer_id: str) -> str:
+        """The customer saves a working card as their default; its `pm_…` id.
+
+        Emits `payment_method.attached` and `customer.updated`."""
+        return str(self._simulate(lambda: customers.attach_card(self.state, customer_id))["id"])
+
+    def attach_declining_card(self, customer_id: str) -> str:
+        """As `attach_card`, but every charge to the card is declined."""
+        card = self._simulate(lambda: customers.attach_card(self.state, customer_id, declines=True))
+        return str(card["id"])
+
+    def dispute(
+        self, charge_id: str, amount: int | None = None, reason: str = "fraudulent"
+    ) -> StripeObject:
+        """The cardholder disputes a charge (all of it unless `amount`): the charge is
+        `disputed`; emits `charge.dispute.created` and `charge.dispute.funds_withdrawn`."""
+        return self._simulate(lambda: disputes.open_dispute(self.state, charge_id, amount, reason))
+
+    def close_dispute(self, dispute_id: str, *, won: bool) -> StripeObject:
+        """The bank decides: emits `charge.dispute.closed` (and, if won,
+        `charge.dispute.funds_reinstated`)."""
+        return self._simulate(lambda: disputes.close_dispute(self.state, dispute_id, won=won))
+
+    # -- time ------------------------------------------------------------------------------
+
+    def advance(self, seconds: int) -> None:
+        """Move the fake's clock forward and do what Stripe does meanwhile: renew
+        subscriptions whose period ended (charging or sending the renewal invoice), end
+        those set to cancel at period end, and flag open invoices past due
+        (`invoice.overdue`, once each)."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self.state.offset += seconds
+            self.state.context = RequestContext()
+            subscriptions.run_clock(self.state)
+            billing.flag_overdue(self.state)
+
+    def now(self) -> int:
+        """The fake's clock, as Unix seconds."""
+        with self._lock:
+            return self.state.now()
+
     # -- webhooks ----------------------------------------------------------------------
 
     def add_webhook_endpoint(
@@ -230,7 +280,9 @@ class FakeStripe:
         try:
             self._authenticate(request.headers.get("authorization"))
             body = (await request.body()).decode()
-            record.params = decode_form([*parse_qsl(request.url.query), *parse_qsl(body)])
+            record.params = decode_form(
+                [*parse_qsl(request.url.query), *parse_qsl(body, keep_blank_values=True)]
+            )
             fault = self._plan.take_fault(method, path, after_processing=False)
             if fault:
                 return fault.answer(record.request_id)

@@ -37,10 +37,11 @@ class StripeState:
         self._ids_by_kind: dict[str, list[str]] = defaultdict(list)
         self._sink = sink
         self._last_time = 0
+        self.offset = 0  # seconds the test has moved the clock forward
 
     def now(self) -> int:
         # Never goes back, so `created` orders objects like Stripe's lists do.
-        self._last_time = max(self._last_time, int(time.time()))
+        self._last_time = max(self._last_time, int(time.time()) + self.offset)
         return self._last_time
 
     def add(self, obj: StripeObject) -> StripeObject:

@@ -116,6 +116,7 @@ def driver() -> Iterator[Driver]:
         with httpx.Client(base_url=fake.url, headers=headers) as client:
             drive = Driver(client, fake)
             _whole_life_of_an_invoice(drive)
+            _whole_life_of_a_subscription(drive)
             yield drive
 
 
@@ -184,6 +185,55 @@ def _whole_life_of_an_invoice(drive: Driver) -> None:
         drive.call("GET", f"/v1/events/{event['id']}")
 
 
+def _whole_life_of_a_subscription(drive: Driver) -> None:
+    customer = drive.call("POST", "/v1/customers", email="bo@example.com")
+    card = drive.fake.attach_card(customer["id"])
+    drive.call("GET", f"/v1/payment_methods/{card}")
+    drive.call(
+        "POST",
+        f"/v1/customers/{customer['id']}",
+        name="Bo",
+        **{"invoice_settings[default_payment_method]": card},
+    )
+    product = drive.call("POST", "/v1/products", name="Retainer")
+    drive.call("POST", f"/v1/products/{product['id']}", description="Monthly design work")
+    price = drive.call(
+        "POST",
+        "/v1/prices",
+        product=product["id"],
+        unit_amount="4900",
+        currency="usd",
+        **{"recurring[interval]": "month"},
+    )
+    drive.call("GET", "/v1/prices", product=product["id"], **{"lookup_keys[]": "none"})
+    charged = drive.call(
+        "POST",
+        "/v1/subscriptions",
+        customer=customer["id"],
+        **{"items[0][price]": price["id"], "expand[]": "latest_invoice"},
+    )
+    sent = drive.call(
+        "POST",
+        "/v1/subscriptions",
+        customer=customer["id"],
+        collection_method="send_invoice",
+        days_until_due="7",
+        **{"items[0][price]": price["id"]},
+    )
+    drive.call("POST", f"/v1/subscriptions/{sent['id']}", cancel_at_period_end="true")
+    drive.fake.advance(40 * 86_400)
+    drive.call("GET", "/v1/subscriptions", status="all")
+    drive.call("GET", f"/v1/invoices/{charged['latest_invoice']['id']}/lines")
+    drive.call("DELETE", f"/v1/subscriptions/{charged['id']}")
+    charge = drive.fake.objects("charge")[0]
+    dispute = drive.fake.dispute(charge["id"])
+    drive.call("GET", f"/v1/disputes/{dispute['id']}")
+    drive.fake.close_dispute(dispute["id"], won=False)
+    drive.call("GET", "/v1/disputes", charge=charge["id"])
+    for event in drive.fake.events():
+        drive.call("GET", f"/v1/events/{event['id']}")
+
+
 KINDS = [
     "customer",
     "invoice",
@@ -194,6 +244,13 @@ KINDS = [
     "charge",
     "refund",
     "event",
+    "product",
+    "price",
+    "plan",
+    "subscription",
+    "subscription_item",
+    "payment_method",
+    "dispute",
 ]
 
 
@@ -260,6 +317,12 @@ def test_ids_carry_stripes_prefixes(driver: Driver) -> None:
         "charge": "ch_",
         "refund": "re_",
         "event": "evt_",
+        "product": "prod_",
+        "price": "price_",
+        "subscription": "sub_",
+        "subscription_item": "si_",
+        "payment_method": "pm_",
+        "dispute": "du_",
     }
     for kind, prefix in prefixes.items():
         assert all(obj["id"].startswith(prefix) for obj in driver.seen[kind]), kind

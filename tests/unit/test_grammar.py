@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from bot import messages
 from bot.escape import ZERO_WIDTH_SPACE
 from bot.grammar import (
+    ClientRef,
     Command,
     HelpCommand,
     InvoiceCommand,
@@ -18,7 +21,7 @@ from bot.grammar import (
     parse_command,
     usage_line,
 )
-from governance.money import Money
+from governance.money import Money, is_currency_code
 
 INVOICE_USAGE = usage_line(messages.INVOICE)
 REFUND_USAGE = usage_line(messages.REFUND)
@@ -39,9 +42,10 @@ def visible(mrkdwn: str) -> str:
 
 
 def invoice(amount: Money, description: str = "Website", due_days: int = 30) -> InvoiceCommand:
-    return InvoiceCommand("ada@example.com", amount, description, due_days)
+    return InvoiceCommand(ADA, amount, description, due_days)
 
 
+ADA = ClientRef(email="ada@example.com")
 USD_1500 = Money(150000, "usd")
 AMOUNT_WORDS = ["1500", "$", "€5", "＄", "1.5", "0", ".", "5OO", "-1", "USD", "usd", "JPY"]
 OTHER_WORDS = ["all", "due:", "due:3", "in_1", "x", "“", "&lt;", "\u00a0", "<mailto:a@b.co|a@b.co>"]
@@ -57,7 +61,7 @@ def test_help_text_lists_every_command_with_its_usage() -> None:
     text = help_text()
     for command in messages.COMMANDS:
         assert usage_line(command).removeprefix(f"{messages.USAGE_PREFIX} ") in text
-    assert "&lt;client-email&gt;" in text
+    assert "&lt;client&gt;" in text
     assert "<" not in text
 
 
@@ -135,7 +139,7 @@ def test_invoice_due_days(text: str, expected: InvoiceCommand) -> None:
         ("invoice mailto:ada@example.com 1500 Website", invoice(USD_1500)),
         (
             "invoice Ada@EXAMPLE.com 1500 Website",
-            InvoiceCommand("Ada@example.com", USD_1500, "Website", 30),
+            InvoiceCommand(ClientRef(email="Ada@example.com"), USD_1500, "Website", 30),
         ),
         ("invoice\u00a0ada@example.com\u00a01500\u00a0Website", invoice(USD_1500)),
         ("  invoice   ada@example.com \t 1500\n  Website  ", invoice(USD_1500)),
@@ -168,11 +172,10 @@ def test_invoice_description_of_exactly_500_characters() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("invoice", messages.MISSING_EMAIL),
-        ("invoice ada", "`ada` is not an email address."),
+        ("invoice", messages.MISSING_INVOICE_CLIENT),
         ("invoice ada@example 1500 Website", "`ada@example` is not an email address."),
         ("invoice ada@@example.com 1500 Website", "`ada@@example.com` is not an email address."),
-        ("invoice <@U123> 1500 Website", "`@U123` is not an email address."),
+        ("invoice <@U123> 1500 Website", messages.CLIENT_IS_MENTION.format(word="@U123")),
         ("invoice ada@example.com", messages.MISSING_AMOUNT),
         ("invoice ada@example.com Website", "'Website' is not an amount."),
         ("invoice ada@example.com 0 Website", "The amount must be more than zero."),
@@ -268,7 +271,7 @@ def test_refund_refusals(text: str, message: str) -> None:
     assert error.usage == REFUND_USAGE
 
 
-@pytest.mark.parametrize("word", ["subscribe", "frob", "invoices", "/empire"])
+@pytest.mark.parametrize("word", ["subscription", "frob", "invoices", "/empire", "pays"])
 def test_unknown_command_shows_the_general_help(word: str) -> None:
     error = refusal(f"{word} ada@example.com 1500")
     assert error.message == messages.UNKNOWN_COMMAND.format(word=word)
@@ -287,7 +290,7 @@ def test_refusals_never_echo_markup() -> None:
 
 def test_usage_lines_are_escaped_for_mrkdwn() -> None:
     assert INVOICE_USAGE == (
-        "Usage: `/empire invoice &lt;client-email&gt; &lt;amount&gt; "
+        "Usage: `/empire invoice &lt;client&gt; &lt;amount&gt; "
         "&lt;description…&gt; [due:&lt;days&gt;]`"
     )
     assert REFUND_USAGE == (
@@ -312,7 +315,7 @@ def assert_command_or_usage_error(text: str, default_currency: str = "usd") -> N
         assert outcome.usage
         assert "<" not in outcome.message + outcome.usage
     else:
-        assert isinstance(outcome, HelpCommand | InvoiceCommand | RefundCommand)
+        assert isinstance(outcome, get_args(Command))
 
 
 @given(st.text())
@@ -347,9 +350,10 @@ def test_tricky_word_sequences_are_a_command_or_a_usage_error(
 @given(
     minor=st.integers(min_value=1, max_value=10**11),
     currency=st.sampled_from(["usd", "eur", "jpy"]),
+    # A currency code right after the amount belongs to the amount (`5 USD`).
     description=st.text(
         alphabet=st.characters(whitelist_categories=("L", "N")), min_size=1, max_size=50
-    ),
+    ).filter(lambda text: not is_currency_code(text)),
     due_days=st.integers(min_value=1, max_value=365),
 )
 def test_a_well_formed_invoice_parses_to_what_was_written(
