@@ -32,7 +32,6 @@ _EVENT_WORDS = {
     "invoice.voided": "voided",
     "invoice.marked_uncollectible": "marked uncollectible",
     "invoice.overdue": "overdue",
-    "invoice.updated": "updated",
     "refund.created": "refund",
     "refund.updated": "refund updated",
     "refund.failed": "refund failed",
@@ -41,6 +40,12 @@ _EVENT_WORDS = {
     "charge.dispute.closed": "dispute closed",
     "payment_intent.payment_failed": "payment attempt failed",
 }
+
+
+# Stripe's bookkeeping events that add nothing a person reads in a history.
+_NOT_TOLD = frozenset(
+    {"invoice.updated", "invoice.payment_succeeded", "charge.dispute.funds_withdrawn"}
+)
 
 
 def clients_text(clients: Sequence[Client]) -> str:
@@ -107,7 +112,8 @@ def status_text(status: InvoiceStatus) -> str:
         lines.append(" · ".join(links))
     if status.history:
         lines.append("*History*")
-        for line in status.history[-HISTORY_SHOWN:]:
+        told = [line for line in status.history if line.kind not in _NOT_TOLD]
+        for line in told[-HISTORY_SHOWN:]:
             what = _EVENT_WORDS.get(line.kind, escape_mrkdwn(line.kind))
             text = f"• {line.at:%Y-%m-%d %H:%M} UTC — {what}"
             if line.amount and line.kind != "invoice.created":

@@ -39,6 +39,8 @@ _KINDS: dict[str, tuple[type[LedgerRow], Any]] = {
     "subscription": (LedgerSubscription, snapshots.subscription_columns),
 }
 
+# Events about a payment (not kept as a ledger row) that belong in an invoice's history.
+_ABOUT_A_PAYMENT = frozenset({"charge.refunded", "payment_intent.payment_failed"})
 # Subscription states someone must act on.
 _TROUBLED = ("past_due", "unpaid")
 
@@ -93,11 +95,13 @@ def read_links(session: Session, event: Json, stripe: PaymentGateway) -> Links:
     current = fresh or obj
     if kind == "invoice":
         return _invoice_links(session, current, fresh, stripe)
+    if kind not in ("refund", "dispute") and event_type not in _ABOUT_A_PAYMENT:
+        return Links(fresh)
     if event_type.startswith("payment_intent."):
         payment_intent: str | None = str(current["id"])
     else:
         payment_intent = object_id(current.get("payment_intent"))
-    if payment_intent and kind in ("refund", "dispute", None):
+    if payment_intent:
         invoice = _invoice_of(session, payment_intent, stripe)
         return Links(fresh, invoice, payment_intent, object_id(current.get("charge")))
     return Links(fresh)
@@ -200,7 +204,7 @@ def _record_history(
     session: Session, event: Json, row: LedgerRow | None, links: Links, facts: Json
 ) -> None:
     """A line in the history of the invoice (or subscription) the event concerns."""
-    subject = _subject(row, links)
+    subject = _subject(str(event["type"]), row, links)
     if subject is None:
         return
     entry = LedgerEntry(
@@ -219,12 +223,12 @@ def _record_history(
         pass  # the same event told twice about the same object: one line
 
 
-def _subject(row: LedgerRow | None, links: Links) -> str | None:
+def _subject(event_type: str, row: LedgerRow | None, links: Links) -> str | None:
     if isinstance(row, LedgerInvoice | LedgerSubscription):
         return row.stripe_id
     if isinstance(row, LedgerRefund | LedgerDispute):
         return row.invoice or row.stripe_id
-    return links.invoice
+    return links.invoice if event_type in _ABOUT_A_PAYMENT else None
 
 
 def _facts(event_type: str, obj: Json, row: LedgerRow | None, links: Links) -> Json:

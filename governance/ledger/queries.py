@@ -23,6 +23,32 @@ from storage.models import (
 COUNTED_REFUNDS = ("succeeded", "pending")
 
 
+_LIFE_ORDER = {
+    kind: rank
+    for rank, kind in enumerate(
+        (
+            "invoice.created",
+            "invoice.updated",
+            "invoice.finalized",
+            "invoice.sent",
+            "invoice.payment_failed",
+            "payment_intent.payment_failed",
+            "invoice.payment_succeeded",
+            "invoice.paid",
+            "invoice.overdue",
+            "invoice.voided",
+            "invoice.marked_uncollectible",
+            "refund.created",
+            "charge.refunded",
+            "refund.updated",
+            "charge.dispute.created",
+            "charge.dispute.funds_withdrawn",
+            "charge.dispute.closed",
+        )
+    )
+}
+
+
 @dataclass(frozen=True)
 class HistoryLine:
     at: datetime
@@ -67,11 +93,13 @@ def invoice_status(session: Session, invoice_id: str) -> InvoiceStatus | None:
             )
         ).scalars()
     )
-    entries = session.execute(
-        select(LedgerEntry)
-        .where(LedgerEntry.object_id == invoice_id)
-        .order_by(LedgerEntry.happened_at, LedgerEntry.id)
-    ).scalars()
+    entries = sorted(
+        session.execute(
+            select(LedgerEntry).where(LedgerEntry.object_id == invoice_id).order_by(LedgerEntry.id)
+        ).scalars(),
+        # Stripe's times are whole seconds: within one, the order of an invoice's life.
+        key=lambda entry: (entry.happened_at, _LIFE_ORDER.get(entry.kind, len(_LIFE_ORDER))),
+    )
     history = [
         HistoryLine(
             entry.happened_at,

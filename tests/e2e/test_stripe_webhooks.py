@@ -240,3 +240,38 @@ def test_an_event_we_do_not_announce_is_stored_and_audited_but_posts_nothing(
     assert {e[0] for e in stored_events(database_url)} == {e["id"] for e in fake_stripe.events()}
     assert queued_notifications(database_url) == []
     assert fake_slack.messages(NOTIFY_CHANNEL) == []
+
+
+# -- the ledger: any order, any number of deliveries -----------------------------------
+
+
+def test_events_delivered_backwards_and_twice_leave_the_ledger_right(
+    serve_factory: type, fake_slack: FakeSlack, fake_stripe: FakeStripe, database_url: str
+) -> None:
+    # No endpoint yet: the activity happens first, its events are delivered afterwards.
+    bot: ServeProcess = serve_factory.start()  # type: ignore[attr-defined]
+    invoice = approved_invoice(bot, fake_slack, fake_stripe)
+    fake_stripe.pay_invoice(invoice["id"])
+    fake_stripe.dispute(fake_stripe.objects("charge")[0]["id"], amount=40000)
+    fake_stripe.add_webhook_endpoint(f"{bot.url}/stripe/webhook", WEBHOOK_SECRET)
+    events = fake_stripe.events()
+    assert list(fake_stripe.deliveries) == []
+    for event in reversed(events):
+        assert [d.status for d in fake_stripe.deliver_again(event["id"])] == [200]
+    for event in events:
+        fake_stripe.deliver_again(event["id"])
+
+    status = bot.command(f"status {invoice['id']}", "U0REQ")
+    assert "*Paid*" in status
+    assert "paid $1,500.00" in status
+    assert "disputed $400.00" in status
+    history = status[status.index("*History*") :]
+    assert history.index("— finalized") < history.index("— paid") < history.index("— disputed")
+    stored = stored_events(database_url)
+    assert len(stored) == len(events)
+    assert all(processed and deliveries == 2 for _, _, deliveries, processed in stored)
+    [dispute] = wait_for(lambda: notifications_about(fake_slack, "Dispute opened"))
+    assert "<!here>" in dispute
+    settle(fake_stripe)
+    assert len(notifications_about(fake_slack, "Dispute opened")) == 1
+    assert len(notifications_about(fake_slack, "paid: $1,500.00")) == 1
