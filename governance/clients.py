@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from governance.ports import Customer
@@ -58,24 +59,37 @@ def remember(session: Session, customer: Customer) -> Client:
     )
     now = utcnow()
     if client is None:
-        client = Client(
-            handle=_free_handle(session, handle_from(customer.name, email)),
-            email=email,
-            name=customer.name,
-            stripe_customer=customer.id,
-            notes="",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(client)
-        session.flush()
-        return client
+        created = _add(session, customer, email)
+        if created is not None:
+            return created
+        # Another transaction registered the same customer meanwhile: use theirs.
+        return remember(session, customer)
     # Stripe allows several customers per address: the one the registry met first stays.
     client.stripe_customer = client.stripe_customer or customer.id
     if client.stripe_customer == customer.id:
         client.email = email
     client.name = customer.name or client.name
     client.updated_at = now
+    return client
+
+
+def _add(session: Session, customer: Customer, email: str) -> Client | None:
+    """A new client, or None when a concurrent transaction took the email or handle first."""
+    now = utcnow()
+    client = Client(
+        handle=_free_handle(session, handle_from(customer.name, email)),
+        email=email,
+        name=customer.name,
+        stripe_customer=customer.id,
+        notes="",
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(client)
+    except IntegrityError:
+        return None
     return client
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance import audit, clients
-from governance.ports import PaymentGateway
+from governance.ports import PaymentGateway, Refund
 from governance.requests import State
 from storage import outbox
 from storage.models import ActionRequest, LedgerInvoice, ReconciliationFinding
@@ -82,21 +82,38 @@ def reconcile(
         approved_subs = approved.subscriptions | {
             s.id for s in subscriptions if s.metadata.get("empire_action_id") in approved.uids
         }
+        # A subscription started without approval is one finding; its invoices are part of it.
+        unapproved_subs = {
+            s.id
+            for s in subscriptions
+            if s.created and s.created >= since and s.id not in approved_subs
+        }
+        covered = approved_subs | unapproved_subs
         findings = [
             Finding(
                 "invoice", i.id, i.amount_due.minor, i.amount_due.currency, i.customer, i.created
             )
             for i in invoices
             if i.metadata.get("empire_action_id") not in approved.uids
-            and i.subscription not in approved_subs
+            and i.subscription not in covered
         ]
+        unapproved_refunds = [
+            r for r in refunds if r.metadata.get("empire_action_id") not in approved.uids
+        ]
+        customers_of = _refund_customers(session, unapproved_refunds)
         findings += [
-            Finding("refund", r.id, r.amount.minor, r.amount.currency, None, r.created)
-            for r in refunds
-            if r.metadata.get("empire_action_id") not in approved.uids
+            Finding(
+                "refund",
+                r.id,
+                r.amount.minor,
+                r.amount.currency,
+                customers_of.get(r.payment_intent),
+                r.created,
+            )
+            for r in unapproved_refunds
         ]
         for sub in subscriptions:
-            if sub.created and sub.created >= since and sub.id not in approved_subs:
+            if sub.id in unapproved_subs:
                 findings.append(_of_subscription("subscription", sub.id, sub, sub.created))
             ending = sub.cancel_at_period_end or sub.status not in _LIVE
             changed = sub.canceled_at is not None and sub.canceled_at >= since
@@ -109,6 +126,20 @@ def reconcile(
 
 def _of_subscription(kind: str, sub_id: str, sub: Any, at: datetime | None) -> Finding:
     return Finding(kind, sub_id, sub.amount.minor, sub.amount.currency, sub.customer, at)
+
+
+def _refund_customers(session: Session, refunds: list[Refund]) -> dict[str, str]:
+    """The customer behind each refund's payment intent, from the ledger's invoices
+    (Stripe's refund does not name the customer)."""
+    intents = {r.payment_intent for r in refunds if r.payment_intent}
+    if not intents:
+        return {}
+    rows = session.execute(
+        select(LedgerInvoice.payment_intent, LedgerInvoice.customer).where(
+            LedgerInvoice.payment_intent.in_(intents), LedgerInvoice.customer.is_not(None)
+        )
+    ).all()
+    return {str(row.payment_intent): str(row.customer) for row in rows}
 
 
 def _approved(session: Session) -> _Approved:
