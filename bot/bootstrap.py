@@ -15,13 +15,16 @@ from starlette.applications import Starlette
 
 from bot.foreground import Foreground
 from bot.listeners import ListenerDeps
+from bot.policy_holder import PolicyHolder
 from bot.replies import Replies
 from bot.revenue_desk import RevenueDesk
 from bot.settings import Settings, secret
 from bot.slack_app import build_bolt_app
+from bot.slack_directory import SlackDirectory
 from bot.slack_sync import SlackSync
 from bot.web import build_web_app
 from bot.workers import EXECUTE, EXPIRE, PREPARE, SLACK, Loop, Workers
+from governance import audit_witness
 from governance.executor import Executor, process_owner
 from governance.policy import Policy, load_policy
 from governance.ports import PaymentGateway
@@ -34,6 +37,7 @@ from storage.db import checkpoint, make_engine, make_session_factory, read_only
 from storage.types import utcnow
 
 RECONCILE = "reconcile"
+GROUPS_REFRESH = 300.0  # seconds between lookups of the Slack user groups the policy names
 # The first daily run looks back this far; later runs from the previous run, with overlap.
 FIRST_LOOK_BACK = timedelta(days=7)
 OVERLAP = timedelta(hours=1)
@@ -49,6 +53,7 @@ class Container:
     client: WebClient
     bolt: App
     web: Starlette
+    policy: PolicyHolder
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -71,12 +76,16 @@ def build(
     engine = make_engine(settings.DATABASE_URL)
     sessions = make_session_factory(engine)
     policy = policy or load_policy(settings.EMPIRE_POLICY_FILE)
-    governance = Governance(sessions, lambda: policy)
+    client = slack_client(settings)
+    directory = SlackDirectory(client)
+    holder = PolicyHolder(
+        settings.EMPIRE_POLICY_FILE, policy, sessions, directory, settings.EMPIRE_CURRENCY
+    )
+    governance = Governance(sessions, holder, directory=directory)
     gateway = payment_gateway(settings)
     foreground = Foreground()
     give_way = foreground.give_way
     executor = Executor(sessions, gateway, give_way=give_way, signing_key=signing_key)
-    client = slack_client(settings)
     approvals = settings.EMPIRE_APPROVALS_CHANNEL or ""
     # The Slack loop is made below, and needs the desk's charts; the desk wakes it.
     desk = RevenueDesk(sessions, lambda: slack_loop.wake(), utcnow)
@@ -93,6 +102,15 @@ def build(
         clock=utcnow,
     )
 
+    checkpoints = Job(
+        sessions,
+        audit_witness.JOB,
+        lambda _last_run: audit_witness.take_checkpoint(sessions, utcnow),
+        audit_witness.every(settings.EMPIRE_AUDIT_CHECKPOINT_EVERY),
+        process_owner(),
+        clock=utcnow,
+    )
+
     def prepare_all() -> int:
         waiting = governance.awaiting_preparation()
         for request_id in waiting:
@@ -105,9 +123,18 @@ def build(
         [
             Loop(PREPARE, prepare_all, 1.0, slack_loop.wake, give_way),
             Loop(EXECUTE, executor.run_ready, 1.0, slack_loop.wake, give_way),
-            Loop(EXPIRE, lambda: len(governance.expire_due()), 5.0, slack_loop.wake, give_way),
+            Loop(EXPIRE, lambda: timers(governance), 5.0, slack_loop.wake, give_way),
             Loop("checkpoint", lambda: checkpoint(engine), 2.0, give_way=give_way),
             Loop(RECONCILE, reconciliation.run_if_due, 60.0, slack_loop.wake, give_way),
+            Loop("policy", holder.check, 5.0, slack_loop.wake, give_way),
+            Loop("user-groups", holder.refresh_groups, GROUPS_REFRESH, give_way=give_way),
+            Loop(
+                audit_witness.JOB,
+                checkpoints.run_if_due,
+                min(60.0, settings.EMPIRE_AUDIT_CHECKPOINT_EVERY.total_seconds()),
+                slack_loop.wake,
+                give_way,
+            ),
             slack_loop,
         ]
     )
@@ -120,12 +147,24 @@ def build(
         reads=read_only(sessions),
         revenue=desk,
         clock=utcnow,
+        policy=holder,
+        directory=directory,
     )
     bolt = build_bolt_app(client, secret(settings.SLACK_SIGNING_SECRET), deps)
     web = build_web_app(
         bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), gateway, workers, foreground
     )
-    return Container(settings, engine, sessions, governance, workers, client, bolt, web)
+    return Container(settings, engine, sessions, governance, workers, client, bolt, web, holder)
+
+
+def timers(governance: Governance) -> int:
+    """What waiting requests need as time passes: expiry, reminders, escalation, freshness."""
+    return (
+        len(governance.expire_due())
+        + governance.remind_due()
+        + governance.escalate_due()
+        + len(governance.lapse_stale_approvals())
+    )
 
 
 def reconcile_since(

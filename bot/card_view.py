@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.blocks.cards import CardView
+from bot.blocks.cards import CardView, Edit
 from governance.actions import kind_of
 from governance.service import approvers_so_far
 from storage.models import ActionRequest
@@ -43,6 +43,15 @@ def card_view(session: Session, request: ActionRequest) -> CardView:
         deny_reason=request.decision_note,
         result_lines=_result_lines(request.result),
         failure_reason=request.failure_reason,
+        editable=request.editable and bool(kind.editable(request.payload)),
+        edits=tuple(_edit(edit) for edit in request.edits),
+    )
+
+
+def _edit(edit: dict[str, Any]) -> Edit:
+    return Edit(
+        str(edit["by"]),
+        tuple((str(c["field"]), str(c["from"]), str(c["to"])) for c in edit["changes"]),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from pydantic import ValidationError
@@ -90,12 +90,34 @@ def db_upgrade() -> None:
     typer.echo("database is at the latest schema")
 
 
+def _checkpoint_option(text: str | None) -> object:
+    from governance.audit import Checkpoint
+
+    if text is None:
+        return None
+    try:
+        return Checkpoint.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint",
+            help="A posted checkpoint (its hash, or <seq>:<hash>): prove the log extends it.",
+            callback=_checkpoint_option,
+        ),
+    ] = None,
+) -> None:
     """Check the audit chain and every executed transaction's signature.
 
     Names the first altered, removed or reordered entry, or the first transaction whose
-    signed record no longer fits.
+    signed record no longer fits. With --checkpoint, also proves that the chain still
+    holds the posted hash at its place: a chain rewritten since, even with every hash
+    recomputed, fails.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -103,6 +125,7 @@ def audit_verify() -> None:
     from governance import audit, signatures
     from storage.db import make_engine, make_session_factory, read_only
 
+    through = cast("audit.Checkpoint | None", checkpoint)
     settings = load_settings()
     try:
         key = signing_key(settings, create=False)
@@ -111,7 +134,11 @@ def audit_verify() -> None:
     sessions = read_only(make_session_factory(make_engine(settings.DATABASE_URL)))
     try:
         with sessions.begin() as session:
-            verdict = audit.verify(session)
+            located = audit.locate(session, through) if through else None
+            if isinstance(located, str):
+                typer.echo(f"FAILED: checkpoint {through}: {located}")
+                raise typer.Exit(1)
+            verdict = audit.verify(session, through=located)
             signed = signatures.verify(session, key) if key and verdict.ok else None
     except SQLAlchemyError as exc:
         # Exit 1 means a broken chain; a database that cannot be read is another matter.
@@ -131,7 +158,75 @@ def audit_verify() -> None:
         if signed
         else " (no signing key here: transaction signatures not checked)"
     )
-    typer.echo(f"OK: {verdict.entries} entries{checked}")
+    extends = f"; extends checkpoint #{located.seq}" if located else ""
+    typer.echo(f"OK: {verdict.entries} entries{checked}{extends}")
+
+
+@audit_app.command("export")
+def audit_export() -> None:
+    """Write the audit log to stdout as JSON lines, first entry first.
+
+    Each line: seq, created_at, actor, kind, request_id, payload (an object), prev_hash,
+    hash; the README says how to recompute every hash from these lines alone.
+    """
+    import json
+    import os
+    import sys
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from governance import audit
+    from storage.db import make_engine, make_session_factory, read_only
+
+    settings = load_settings()
+    sessions = read_only(make_session_factory(make_engine(settings.DATABASE_URL)))
+    out = sys.stdout
+    try:
+        with sessions.begin() as session:
+            for entry in audit.entries_in_order(session):
+                record = audit.export_record(entry)
+                # ASCII only: no character in a line (U+2028…) can look like a line break.
+                out.write(json.dumps(record, separators=(",", ":")) + "\n")
+        out.flush()
+    except SQLAlchemyError as exc:
+        raise fail(
+            f"DATABASE_URL: cannot read the audit log ({exc.__class__.__name__}); "
+            "is it migrated (`empire db upgrade`)?",
+            2,
+        ) from None
+    except BrokenPipeError:  # `empire audit export | head`: the reader has what it wanted
+        # Python's advice: point stdout at devnull, so flushing it at exit raises nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Take a checkpoint now, unless nothing was appended since the last one.
+
+    Records it, audits it and posts it to the notify channel (when Slack is configured),
+    as `empire serve` does every EMPIRE_AUDIT_CHECKPOINT_EVERY.
+    """
+    from bot.bootstrap import deliver_notifications
+    from governance import audit_witness
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+    from storage.types import utcnow
+
+    settings = load_settings()
+    engine = make_engine(settings.DATABASE_URL)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        taken = audit_witness.take(session, utcnow())
+        last = None if taken else audit_witness.last_checkpoint(session)
+    if taken is None:
+        where = f" #{last.seq}" if last else ""
+        typer.echo(f"Nothing new since the last checkpoint{where}: none taken")
+        return
+    if settings.SLACK_BOT_TOKEN and settings.notify_channel:
+        deliver_notifications(settings, sessions)
+    typer.echo(audit_witness.describe(taken.seq, taken.hash))
 
 
 @app.command()
@@ -167,15 +262,55 @@ def reconcile(
         raise fail(f"Stripe: {exc.reason}", 2) from None
     for finding in result.findings:
         typer.echo(describe_finding(finding))
-    if result.new and settings.SLACK_BOT_TOKEN and settings.notify_channel:
+    if settings.SLACK_BOT_TOKEN and settings.notify_channel:
+        # Also what an earlier run could not post: a finding is reported only once.
         deliver_notifications(settings, sessions)
     typer.echo(
-        f"{'DIFFERENCES' if result.findings else 'OK'}: {result.checked} Stripe objects "
+        f"{'DIFFERENCES' if result.findings else 'OK'}: {_objects(result.checked)} in Stripe "
         f"since {result.since:%Y-%m-%d %H:%M} UTC, {len(result.findings)} without an approved "
         f"request ({len(result.new)} new)"
     )
     if result.findings:
         raise typer.Exit(1)
+
+
+def _objects(count: int) -> str:
+    return f"{count} object" if count == 1 else f"{count} objects"
+
+
+@policy_app.command("explain")
+def policy_explain(
+    action: Annotated[str, typer.Argument(help="An action name, e.g. payments.refund.")],
+    amount: Annotated[str | None, typer.Option(help="The amount, e.g. 12000 or '€200'.")] = None,
+    requester: Annotated[str | None, typer.Option(help="The requester's Slack user ID.")] = None,
+    client: Annotated[str | None, typer.Option(help="The client's email address.")] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="Policy file (default: EMPIRE_POLICY_FILE).")
+    ] = None,
+) -> None:
+    """Which rule would apply to such a request, why, and what it would need.
+
+    Today's totals (for rolling limits) and Slack user groups are not looked up here: a
+    rule counting totals is shown as matching, a user group as counting nobody.
+    """
+    from governance.errors import InvalidAmount
+    from governance.money import parse_amount
+    from governance.policy import Asked, PolicyFileError, explain, format_explanation, load_policy
+
+    settings = load_settings()
+    target = path or settings.EMPIRE_POLICY_FILE
+    try:
+        policy = load_policy(target, default_currency=settings.EMPIRE_CURRENCY)
+    except PolicyFileError as exc:
+        for issue in exc.issues:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(1) from None
+    try:
+        money = parse_amount(amount, settings.EMPIRE_CURRENCY) if amount else None
+    except InvalidAmount as exc:
+        raise fail(f"--amount: {exc}", 2) from None
+    asked = Asked(action, money, requester, client.lower() if client else None)
+    typer.echo(format_explanation(explain(policy, asked)), nl=False)
 
 
 @policy_app.command("check")

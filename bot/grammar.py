@@ -32,6 +32,8 @@ _EMAIL = re.compile(
 )
 _INVOICE_ID = re.compile(r"in_[A-Za-z0-9]{1,250}")
 _SUBSCRIPTION_ID = re.compile(r"sub_[A-Za-z0-9]{1,250}")
+_ACTION = re.compile(r"[a-z][a-z_]*(?:\.[a-z][a-z_]*)+")
+_REQUEST_ID = re.compile(r"#?(\d{1,9})", re.ASCII)
 _HANDLE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 _WORD = re.compile(r"\S+")
 _MENTION_SIGILS = ("@", "#", "!")
@@ -40,6 +42,8 @@ _MONTH = re.compile(r"(\d{4})[-/](\d{1,2})", re.ASCII)
 YEAR_MIN, YEAR_MAX = 2000, 2100
 INTERVALS = ("week", "month", "year")
 THIS_MONTH, LAST_MONTH = "this-month", "last-month"
+AUDIT_RECENT, AUDIT_VERIFY = "recent", "verify"
+AUDIT_VIEWS = (AUDIT_RECENT, AUDIT_VERIFY)
 _PERIOD_NAMES = {
     "thismonth": THIS_MONTH,
     "lastmonth": LAST_MONTH,
@@ -98,6 +102,11 @@ class CancelCommand:
 
 
 @dataclass(frozen=True)
+class WithdrawCommand:
+    request_id: int  # `/empire cancel #12`: the requester takes their request back
+
+
+@dataclass(frozen=True)
 class PayCommand:
     invoice_id: str
     out_of_band_note: str | None  # None: collect through Stripe; else how it was paid
@@ -119,6 +128,17 @@ class RevenueCommand:
 
 
 @dataclass(frozen=True)
+class AuditCommand:
+    what: str  # one of AUDIT_VIEWS
+
+
+@dataclass(frozen=True)
+class PolicyCommand:
+    action: str | None = None  # with it: which rule applies to such a request, and why
+    amount: Money | None = None
+
+
+@dataclass(frozen=True)
 class RefundCommand:
     invoice_id: str
     amount: Money | None  # None: all that is left to refund
@@ -135,6 +155,9 @@ Command = (
     | ClientsCommand
     | StatusCommand
     | RevenueCommand
+    | AuditCommand
+    | PolicyCommand
+    | WithdrawCommand
 )
 
 
@@ -197,6 +220,10 @@ def parse_command(text: str, default_currency: str) -> Command:
         return _parse_status(rest)
     if name == messages.REVENUE.name:
         return _parse_revenue(rest)
+    if name == messages.AUDIT.name:
+        return _parse_audit(rest)
+    if name == messages.POLICY.name:
+        return _parse_policy(rest, default_currency)
     raise UsageError(messages.UNKNOWN_COMMAND.format(word=_echo(words[0])), help_text())
 
 
@@ -246,10 +273,34 @@ def _parse_refund(words: list[str], default_currency: str) -> RefundCommand:
     return RefundCommand(invoice_id, amount, reason)
 
 
-def _parse_cancel(words: list[str]) -> CancelCommand:
+def _parse_policy(words: list[str], default_currency: str) -> PolicyCommand:
+    usage = usage_line(messages.POLICY)
+    if not words:
+        return PolicyCommand()
+    action = words[0].lower()
+    if not _ACTION.fullmatch(action):
+        raise UsageError(messages.INVALID_ACTION.format(word=_echo(words[0])), usage)
+    if len(words) == 1:
+        return PolicyCommand(action)
+    amount_text, rest = _split_amount(words[1:])
+    if amount_text is None:
+        amount_text, rest = words[1], words[2:]
+    amount = _amount(amount_text, default_currency, usage)
+    _nothing_more(rest, usage)
+    return PolicyCommand(action, amount)
+
+
+def _parse_cancel(words: list[str]) -> CancelCommand | WithdrawCommand:
     usage = usage_line(messages.CANCEL)
     if not words:
         raise UsageError(messages.MISSING_SUBSCRIPTION_ID, usage)
+    request = _REQUEST_ID.fullmatch(_token(words[0]))
+    if request:  # `cancel #12`: the requester withdraws a request
+        if words[1:]:
+            raise UsageError(
+                messages.CANCEL_UNEXPECTED.format(word=_echo(" ".join(words[1:]))), usage
+            )
+        return WithdrawCommand(int(request.group(1)))
     if not _SUBSCRIPTION_ID.fullmatch(words[0]):
         raise UsageError(messages.INVALID_SUBSCRIPTION_ID.format(word=_echo(words[0])), usage)
     rest = words[1:]
@@ -290,6 +341,17 @@ def _parse_revenue(words: list[str]) -> RevenueCommand:
     if month and YEAR_MIN <= int(month.group(1)) <= YEAR_MAX and 1 <= int(month.group(2)) <= 12:
         return RevenueCommand(f"{month.group(1)}-{int(month.group(2)):02d}")
     raise UsageError(messages.INVALID_PERIOD.format(word=_echo(" ".join(words))), usage)
+
+
+def _parse_audit(words: list[str]) -> AuditCommand:
+    usage = usage_line(messages.AUDIT)
+    if not words:
+        return AuditCommand(AUDIT_RECENT)
+    what = _token(words[0]).lower()
+    if what not in AUDIT_VIEWS:
+        raise UsageError(messages.INVALID_AUDIT.format(word=_echo(words[0])), usage)
+    _nothing_more(words[1:], usage)
+    return AuditCommand(what)
 
 
 class _Mention(str):

@@ -28,8 +28,9 @@ SUBSCRIBE = CommandHelp(
 )
 CANCEL = CommandHelp(
     "cancel",
-    "/empire cancel <subscription-id> [now]",
-    "end a subscription when its current period ends, or at once with `now`",
+    "/empire cancel <subscription-id> [now] | /empire cancel #<request>",
+    "end a subscription when its current period ends, or at once with `now`; "
+    "or withdraw a request you made",
 )
 PAY = CommandHelp(
     "pay",
@@ -48,7 +49,17 @@ REVENUE = CommandHelp(
     "/empire revenue [this-month|last-month|YYYY-MM]",
     "show the revenue of a month; this month unless another is named",
 )
-COMMANDS = (HELP, INVOICE, SUBSCRIBE, CANCEL, PAY, REFUND, CLIENTS, STATUS, REVENUE)
+AUDIT = CommandHelp(
+    "audit",
+    "/empire audit [recent|verify]",
+    "show the latest audit log entries, or check the whole chain with `verify`",
+)
+POLICY = CommandHelp(
+    "policy",
+    "/empire policy [<action> [<amount>]]",
+    "show the approval policy in force, or which rule applies to such a request and why",
+)
+COMMANDS = (HELP, INVOICE, SUBSCRIBE, CANCEL, PAY, REFUND, CLIENTS, STATUS, REVENUE, AUDIT, POLICY)
 
 HELP_TITLE = "*Business Empire* — every money action waits for approval on a card."
 HELP_CLIENTS = (
@@ -108,6 +119,7 @@ INVALID_PERIOD = (
     "`{word}` is not a month: write `this-month`, `last-month` or a month like `2026-03` "
     "(years 2000 to 2100)."
 )
+INVALID_AUDIT = "`{word}` is not something `audit` does: write `recent` or `verify`."
 TOO_LONG = "The {what} is {length} characters long; at most {limit} fit."
 INVALID_DUE = "`due:{word}` is not a due date: write `due:` and a whole number of days, 1 to 365."
 DUE_TWICE = "`due:` is given more than once."
@@ -143,10 +155,20 @@ MORE_LINES = "…"
 BUTTON_APPROVE = "Approve"
 BUTTON_DENY = "Deny"
 BUTTON_RETRY = "Retry"
+BUTTON_EDIT = "Edit"
+EDITED_BY = (
+    ":pencil2: Edited by {user}: {changes}. Approvals given before the edit no longer count."
+)
+EDITED_TIMES = " (edited {count} times)"
+EDIT_CHANGE = "{label} {before} → {after}"
+STATUS_WITHDRAWN_BY = "Withdrawn by {user}"
 
 CARD_FALLBACK = "{title} #{request_id}: {status}"
 
 # The deny modal.
+EDIT_TITLE = "Edit request #{request_id}"
+EDIT_SUBMIT = "Save"
+EDIT_PROMPT = "Change what is asked. Approvals given so far will no longer count."
 DENY_TITLE = "Deny request #{request_id}"
 DENY_SUBMIT = "Deny"
 DENY_CLOSE = "Cancel"
@@ -159,6 +181,7 @@ SUBMITTED_PENDING = "Request #{request_id} is waiting for {hint}; the card is in
 SUBMITTED_CHECKING = (
     "Request #{request_id} received: checking it with Stripe before it goes for approval."
 )
+WITHDRAWN = "Request #{request_id} is withdrawn; its card says so."
 SUBMITTED_REFUSED = "Request #{request_id} was refused: {reason}"
 
 # Notifications from Stripe events; `{…}` fields are filled with escaped text.
@@ -184,6 +207,39 @@ NOTIFY_DISPUTE = "*Dispute opened* on invoice {invoice}: {amount}, reason {reaso
 NOTIFY_DISPUTE_CLOSED = ":scales: Dispute {dispute} closed: *{status}*, {amount}"
 NOTIFY_PAYMENT_INTENT_FAILED = "*A payment failed*: {payment_intent}, {amount}{note}"
 NOTIFY_UNAPPROVED = "*Not approved here:* {finding}"
+NOTIFY_AUDIT_CHECKPOINT = ":lock: Audit checkpoint: {entries} entries, head #{seq} `{hash}`"
+NOTIFY_POLICY_CHANGED = ":scroll: *The approval policy changed* (now `{digest}`):"
+NOTIFY_POLICY_REFUSED = (
+    "*The policy file {file} no longer loads*; the previous policy stays in force until it does:"
+)
 NOTIFY_LOUD = ":rotating_light: <!here> "
+DM_REMINDER = (
+    ":hourglass: Request #{request_id} ({title}: {fields}) from {requester} is still waiting "
+    "for your decision{where}."
+)
+DM_ESCALATION = (
+    ":arrow_up: Request #{request_id} ({title}: {fields}) from {requester} has waited too long; "
+    "you may now approve or deny it{where}."
+)
+DM_WHERE = " — the card is in <#{channel}>"
 NOTIFY_CLIENT = " from {email}"
 NOTIFY_LINK = "<{url}|Hosted invoice>"
+
+# `/empire audit` and `/empire policy` (ephemeral); `{…}` fields are filled with escaped text.
+AUDIT_EMPTY = "The audit log is empty: nothing has happened yet."
+AUDIT_RECENT_TITLE = "*Audit log* — the last {shown} of {total} entries:"
+AUDIT_RECENT_LINE = "• `{seq}` {at} UTC — {actor} `{kind}`{request}"
+AUDIT_RECENT_REQUEST = " · request #{request_id}"
+AUDIT_RECENT_FOOTER = "`/empire audit verify` checks the whole chain."
+AUDIT_VERIFY_OK = (
+    ":white_check_mark: *The audit log verifies*: {entries} entries chained from the first "
+    "to head #{seq} `{hash}`."
+)
+AUDIT_VERIFY_EMPTY = ":white_check_mark: *The audit log verifies*: it is empty."
+AUDIT_VERIFY_LAST_CHECKPOINT = "Last checkpoint: #{seq} `{hash}`, {at} UTC."
+AUDIT_VERIFY_NO_CHECKPOINT = "No checkpoint has been posted yet."
+AUDIT_VERIFY_FAILED = ":rotating_light: *The audit log does not verify*: entry {seq}: {reason}."
+AUDIT_VERIFY_SIGNATURES = (
+    "Transaction signatures are checked by `empire audit verify`, where the signing key is."
+)
+INVALID_ACTION = "`{word}` is not an action name; they look like `payments.refund`."

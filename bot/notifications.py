@@ -6,16 +6,19 @@ anything nobody approved are posted loudly (`@here`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from bot import messages
-from bot.escape import escape_mrkdwn
+from bot.blocks.cards import CardView
+from bot.escape import escape_mrkdwn, mention_user
 from bot.findings import describe
 from bot.grammar import usage_of_action
 from governance.money import KNOWN_CURRENCIES, Money
 
 Facts = dict[str, Any]
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 
 
 def render_reply(body: dict[str, Any]) -> str:
@@ -23,6 +26,23 @@ def render_reply(body: dict[str, Any]) -> str:
     text = escape_mrkdwn(str(body.get("text", "")))
     usage = usage_of_action(str(body.get("usage_for")))
     return f"{text}\n{usage}" if usage else text
+
+
+def render_direct(body: dict[str, Any], card: CardView) -> str:
+    """A DM asking an approver to decide: which request, what it is, where its card is."""
+    template = messages.DM_ESCALATION if body.get("why") == "escalation" else messages.DM_REMINDER
+    fields = "; ".join(
+        f"{escape_mrkdwn(label)}: {escape_mrkdwn(value, 120)}" for label, value in card.fields[:3]
+    )
+    channel = str(body.get("channel") or "")
+    where = messages.DM_WHERE.format(channel=channel) if _CHANNEL_ID.fullmatch(channel) else ""
+    return template.format(
+        request_id=card.request_id,
+        title=escape_mrkdwn(card.title),
+        fields=fields,
+        requester=mention_user(card.requester),
+        where=where,
+    )
 
 
 def render(body: dict[str, Any]) -> str:
@@ -112,8 +132,31 @@ def _payment_failed(facts: Facts) -> str:
     )
 
 
+def _audit_checkpoint(facts: Facts) -> str:
+    entries, seq = facts.get("entries"), facts.get("seq")
+    return messages.NOTIFY_AUDIT_CHECKPOINT.format(
+        entries=f"{entries:,}" if isinstance(entries, int) else "?",
+        seq=seq if isinstance(seq, int) else "?",
+        hash=escape_mrkdwn(str(facts.get("hash")), 64),
+    )
+
+
 def _unapproved(facts: Facts) -> str:
     return messages.NOTIFY_UNAPPROVED.format(finding=escape_mrkdwn(describe(facts)))
+
+
+def _policy_changed(facts: Facts) -> str:
+    changes = [escape_mrkdwn(str(line), 300) for line in facts.get("changes") or []][:20]
+    head = messages.NOTIFY_POLICY_CHANGED.format(
+        digest=escape_mrkdwn(str(facts.get("digest", ""))[:12])
+    )
+    return "\n".join([head, *(f"• {line}" for line in changes)])
+
+
+def _policy_refused(facts: Facts) -> str:
+    problems = [escape_mrkdwn(str(line), 300) for line in facts.get("problems") or []][:10]
+    head = messages.NOTIFY_POLICY_REFUSED.format(file=escape_mrkdwn(str(facts.get("file"))))
+    return "\n".join([head, *(f"• {line}" for line in problems)])
 
 
 _WRITERS: dict[str, Callable[[Facts], str]] = {
@@ -134,6 +177,9 @@ _WRITERS: dict[str, Callable[[Facts], str]] = {
     "charge.dispute.closed": _dispute_closed,
     "payment_intent.payment_failed": _payment_failed,
     "reconcile.unapproved": _unapproved,
+    "policy.changed": _policy_changed,
+    "policy.refused": _policy_refused,
+    "audit.checkpoint": _audit_checkpoint,
 }
 
 

@@ -46,6 +46,7 @@ def run(settings: Settings, host: str, port: int) -> None:
     except (SigningKeyError, OSError) as exc:
         raise ServeError(str(exc)) from None
     container = build(settings, policy, key)
+    container.policy.start()  # recorded (a change since the last run announced), groups read
     container.workers.start()
     socket_mode = None
     if settings.SLACK_APP_TOKEN is not None:

@@ -5,6 +5,7 @@ This is the only module that reads the environment.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     STRIPE_WEBHOOK_SECRET: SecretStr | None = None
     EMPIRE_SIGNING_KEY: SecretStr | None = None
     EMPIRE_RECONCILE_HOUR: int = Field(default=6, ge=0, le=23)
+    EMPIRE_AUDIT_CHECKPOINT_EVERY: timedelta = timedelta(hours=6)
 
     @field_validator("EMPIRE_CURRENCY")
     @classmethod
@@ -41,6 +43,13 @@ class Settings(BaseSettings):
         if not is_currency_code(value):
             raise ValueError(f"{value!r} is not an ISO currency code")
         return value.lower()
+
+    @field_validator("EMPIRE_AUDIT_CHECKPOINT_EVERY", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        from governance.policy.durations import parse_duration
+
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("SLACK_API_URL")
     @classmethod

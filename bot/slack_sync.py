@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.cards import build_card
 from bot.card_view import card_view
 from bot.escape import mention_user
-from bot.notifications import render, render_reply
+from bot.notifications import render, render_direct, render_reply
 from bot.revenue_desk import ChartFile
 from governance.requests import State
 from storage import outbox
@@ -182,11 +182,23 @@ class SlackSync:
                 )
             elif kind == outbox.CHART and self._charts is not None:
                 self._upload_charts(body)
+            elif kind == outbox.DIRECT:
+                self._ask_directly(body)
             else:
                 return f"unknown message kind {kind!r}"
         except (SlackApiError, OSError) as exc:
             return _slack_error(exc)
         return None
+
+    def _ask_directly(self, body: dict[str, Any]) -> None:
+        """A DM to an approver about a request still waiting; nothing once it is decided."""
+        with self._reads.begin() as session:
+            request = session.get(ActionRequest, int(body["request_id"]))
+            if request is None or request.state != State.PENDING.value:
+                return
+            text = render_direct(body, card_view(session, request))
+        opened = self._client.conversations_open(users=str(body["user"]))
+        self._client.chat_postMessage(channel=opened["channel"]["id"], text=text)
 
     def _upload_charts(self, body: dict[str, Any]) -> None:
         """Upload where the person asked; where the bot may not post, to the notify channel."""

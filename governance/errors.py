@@ -7,11 +7,15 @@ GovernanceError
  │    └── InvalidDuration   text that is not a duration like `24h`
  ├── RequestNotFound
  ├── ActionRefused          the request may not go ahead (forbidden, nothing to refund)
+ ├── InvalidEdit            an edited value that cannot stand (names the field)
  └── ClickRefused           a decision that changes nothing
       ├── NotAnApprover
       ├── SelfApproval
       ├── AlreadyDecided    the request is no longer pending
       ├── StaleCard         the card shows a payload that has since changed
+      ├── NotEditable       the policy does not let this request be edited (or the edit)
+      ├── NotTheRequester   only the requester may withdraw a request
+      ├── OverApproverLimit the approver's daily limit would be passed
       └── RequestExpired
 """
 
@@ -40,6 +44,14 @@ class ActionRefused(GovernanceError):
     pass
 
 
+class InvalidEdit(GovernanceError, ValueError):
+    """An edited value that cannot stand; `field` names it for the modal."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class ClickRefused(GovernanceError):
     pass
 
@@ -57,6 +69,18 @@ class AlreadyDecided(ClickRefused):
 
 
 class StaleCard(ClickRefused):
+    pass
+
+
+class NotEditable(ClickRefused):
+    pass
+
+
+class NotTheRequester(ClickRefused):
+    pass
+
+
+class OverApproverLimit(ClickRefused):
     pass
 
 

@@ -38,11 +38,22 @@ class State(StrEnum):
 
 
 ALLOWED: dict[State, frozenset[State]] = {
-    State.RECEIVED: frozenset({State.PENDING, State.REJECTED}),
-    State.PENDING: frozenset({State.APPROVED, State.DENIED, State.EXPIRED, State.CANCELLED}),
-    State.APPROVED: frozenset({State.EXECUTING}),
+    State.RECEIVED: frozenset({State.PENDING, State.REJECTED, State.CANCELLED}),
+    # PENDING → PENDING is an edit; → RECEIVED an edit that Stripe must check again.
+    State.PENDING: frozenset(
+        {
+            State.PENDING,
+            State.RECEIVED,
+            State.APPROVED,
+            State.DENIED,
+            State.EXPIRED,
+            State.CANCELLED,
+        }
+    ),
+    # → PENDING: approved too long ago to run without being confirmed again.
+    State.APPROVED: frozenset({State.EXECUTING, State.PENDING}),
     State.EXECUTING: frozenset({State.EXECUTING, State.SUCCEEDED, State.FAILED}),
-    State.FAILED: frozenset({State.APPROVED}),
+    State.FAILED: frozenset({State.APPROVED, State.PENDING}),
 }
 FINAL = frozenset({State.SUCCEEDED, State.DENIED, State.EXPIRED, State.CANCELLED, State.REJECTED})
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,21 +16,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from governance import audit
 from governance.actions import kind_of
-from governance.actions.base import Payload
+from governance.actions.base import EditableField, Payload
 from governance.canonical import canonical_json, sha256_hex
 from governance.errors import (
     ActionRefused,
     AlreadyDecided,
     ClickRefused,
     NotAnApprover,
+    NotEditable,
+    NotTheRequester,
+    OverApproverLimit,
     RequestExpired,
     RequestNotFound,
     SelfApproval,
     StaleCard,
 )
-from governance.policy import Policy
+from governance.policy import Asked, Decision, Directory, Policy, approver_limit_refusal
 from governance.ports import ExternalError, PaymentGateway, TransientError
 from governance.requests import State, transition
+from governance.totals import RequestTotals
 from storage import outbox
 from storage.db import read_only
 from storage.models import ActionRequest, Approval, table_of
@@ -79,7 +83,10 @@ class Governance:
         policy: Callable[[], Policy],
         *,
         clock: Clock = utcnow,
+        directory: Directory | None = None,
     ) -> None:
+        """`directory` resolves the Slack user groups the policy names (cached by the bot)."""
+        self._directory = directory
         self._sessions = sessions
         self._reads = read_only(sessions)
         self._engine: Engine = sessions.kw["bind"]
@@ -153,7 +160,7 @@ class Governance:
             received_at = request.created_at
         try:
             opening: _Opening | str = self._apply_policy(
-                action, kind_of(action).prepare(payload, gateway), requester
+                action, kind_of(action).prepare(payload, gateway), requester, excluding=request_id
             )
         except TransientError as exc:
             if self._now() - received_at < PREPARE_PATIENCE:
@@ -182,44 +189,91 @@ class Governance:
             )
             audit.append(session, "request.pending", "empire", opening.audit, request.id)
 
-    def _apply_policy(self, action: str, payload: Payload, requester: str) -> _Opening | str:
-        """The columns that open a request for approval, or why it cannot be opened."""
-        kind = kind_of(action)
+    def _apply_policy(
+        self,
+        action: str,
+        payload: Payload,
+        requester: str,
+        *,
+        session: Session | None = None,
+        excluding: int | None = None,
+    ) -> _Opening | str:
+        """The columns that open a request for approval, or why it cannot be opened.
+
+        `session` reads today's totals for rolling limits (a read-only one is opened when
+        none is given); `excluding` is the request itself when it is stored already.
+        """
         policy = self._policy()
-        amount = kind.amount(payload)
-        requirement = policy.decide(action, amount)
-        eligible = sorted(requirement.approvers - {requester})
-        if len(eligible) < requirement.approvals_required:
-            return (
-                f"Rule “{requirement.rule_name}” needs {requirement.describe()}, "
-                "and not enough people other than you may approve."
-            )
+        decision = self._decide_with(policy, action, payload, requester, session, excluding)
+        if decision.refusal is not None:
+            return decision.refusal
+        now = self._now()
+        amount = kind_of(action).amount(payload)
+        eligible = sorted(decision.eligible(requester))
         shown_hash = payload_hash(action, payload)
-        expires_at = self._now() + requirement.expires_after
+        expires_at = now + decision.expires_after
         columns = {
             "payload": payload,
             "payload_hash": shown_hash,
             "amount_minor": amount.minor if amount else None,
             "currency": amount.currency if amount else None,
-            "rule_name": requirement.rule_name,
-            "approvals_required": requirement.approvals_required,
+            "rule_name": decision.rule_name,
+            "approvals_required": decision.approvals_required,
             "approvers": eligible,
-            "approver_hint": requirement.describe(),
+            "approver_hint": decision.describe(),
             "policy_digest": policy.digest,
             "expires_at": expires_at,
+            "editable": decision.editable,
+            "fresh_for_seconds": _seconds(decision.fresh_for),
+            "remind_at": now + decision.remind_after if decision.remind_after else None,
+            "escalate_at": now + decision.escalate_after if decision.escalate_after else None,
+            "escalate_to": sorted(set(decision.escalate_to) - {requester}),
+            "escalation_hint": _one_of(decision.escalate_to_labels),
+            "approvals_since": None,
         }
         return _Opening(
             columns,
             {
                 "payload_hash": shown_hash,
                 "payload": payload,
-                "rule": requirement.rule_name,
-                "approvals_required": requirement.approvals_required,
+                "rule": decision.rule_name,
+                "approvals_required": decision.approvals_required,
                 "approvers": eligible,
                 "policy_digest": policy.digest,
                 "expires_at": expires_at.isoformat(),
             },
         )
+
+    def _decide_with(
+        self,
+        policy: Policy,
+        action: str,
+        payload: Payload,
+        requester: str,
+        session: Session | None,
+        excluding: int | None,
+    ) -> Decision:
+        asked = Asked(action, kind_of(action).amount(payload), requester, _client_of(payload))
+        if session is not None:
+            totals = RequestTotals(session, self._now(), excluding=excluding)
+            return policy.decide(asked, totals, self._directory)
+        with self._reads.begin() as reading:
+            totals = RequestTotals(reading, self._now(), excluding=excluding)
+            return policy.decide(asked, totals, self._directory)
+
+    def _eligible_now(self, session: Session, request: ActionRequest) -> set[str]:
+        """Who may decide this request under the policy and groups in force now.
+
+        Never more than the card named: someone removed from a group since cannot
+        finish an approval, and a policy change adds nobody to a request under way.
+        """
+        decision = self._decide_with(
+            self._policy(), request.action, request.payload, request.requester, session, request.id
+        )
+        now = set(decision.eligible(request.requester))
+        if request.escalate_at is None and request.escalate_to:  # escalated already
+            now |= set(decision.escalate_to)
+        return now & set(request.approvers)
 
     def _reject(self, session: Session, request: ActionRequest, reason: str) -> None:
         """Refuse a prepared request; it never had a card, so only the requester is told."""
@@ -242,14 +296,7 @@ class Governance:
         outcome: list[ApprovalOutcome] = []
 
         def record(session: Session, request: ActionRequest) -> None:
-            given = set(
-                session.execute(
-                    select(Approval.user_id).where(
-                        Approval.request_id == request.id,
-                        Approval.payload_hash == request.payload_hash,
-                    )
-                ).scalars()
-            )
+            given = set(approvers_so_far(session, request))
             if user_id in given:
                 raise AlreadyDecided("You have already approved this request.")
             session.execute(
@@ -261,7 +308,8 @@ class Governance:
                     "created_at": self._now(),
                 },
             )
-            count = len((given | {user_id}) & set(request.approvers))
+            self._ensure_within_limit(session, request, user_id)
+            count = len((given | {user_id}) & self._eligible_now(session, request))
             required = request.approvals_required
             records = [
                 audit.Record(
@@ -270,7 +318,11 @@ class Governance:
             ]
             if count >= required:
                 transition(
-                    session, request, State.APPROVED, card_version=ActionRequest.card_version + 1
+                    session,
+                    request,
+                    State.APPROVED,
+                    approved_at=self._now(),
+                    card_version=ActionRequest.card_version + 1,
                 )
                 records.append(
                     audit.Record("request.approved", user_id, {"approvals": count}, request.id)
@@ -344,7 +396,7 @@ class Governance:
             raise AlreadyDecided(f"Request #{request.id} {_NO_LONGER_PENDING[request.state]}.")
         if user_id == request.requester:
             raise SelfApproval(f"You asked for request #{request.id}; someone else must decide.")
-        if user_id not in request.approvers:
+        if user_id not in request.approvers or user_id not in self._eligible_now(session, request):
             raise NotAnApprover(
                 f"Rule “{request.rule_name}” does not let you decide request #{request.id}."
             )
@@ -358,6 +410,20 @@ class Governance:
                 "decide on the current card."
             )
 
+    def _ensure_within_limit(self, session: Session, request: ActionRequest, user_id: str) -> None:
+        limit = self._policy().approver_daily_limit(request.rule_name or "")
+        if limit is None:
+            return
+        amount = kind_of(request.action).amount(request.payload)
+        so_far = (
+            RequestTotals(session, self._now()).approved_today(user_id, amount.currency)
+            if amount
+            else 0
+        )
+        reason = approver_limit_refusal(limit, amount, so_far)
+        if reason is not None:
+            raise OverApproverLimit(reason)
+
     def retry(self, request_id: int, user_id: str) -> None:
         """Run a failed request again; completed steps are not repeated."""
 
@@ -366,6 +432,9 @@ class Governance:
                 raise AlreadyDecided(f"Request #{request.id} is {request.state}, not failed.")
             if user_id not in request.approvers:
                 raise NotAnApprover(f"Only an approver of #{request.id} may retry it.")
+            if self._lapsed(request):
+                self._ask_again(session, request, attempt=ActionRequest.attempt + 1)
+                return
             transition(
                 session,
                 request,
@@ -377,6 +446,182 @@ class Governance:
             audit.append(session, "request.retried", user_id, {}, request.id)
 
         self._on_click(request_id, user_id, "retry", act)
+
+    # -- changing what was asked ----------------------------------------------------------
+
+    def edit(
+        self,
+        request_id: int,
+        user_id: str,
+        shown_hash: str,
+        values: dict[str, str],
+        currency: str,
+    ) -> State:
+        """Change a pending request as the Edit modal says; approvals given so far are void.
+
+        Raises InvalidEdit (nothing recorded) for a value that cannot stand, ClickRefused
+        (audited) when this person may not edit it now. Returns the request's new state:
+        RECEIVED when Stripe must check the edited request before its card reopens.
+        """
+        states: list[State] = []
+
+        def act(session: Session, request: ActionRequest) -> None:
+            self._ensure_may_change(request, user_id, shown_hash)
+            kind = kind_of(request.action)
+            if not request.editable or not kind.editable(request.payload):
+                raise NotEditable(f"Request #{request.id} cannot be edited.")
+            payload = kind.edited(request.payload, values, currency)
+            changes = [
+                {"field": label, "from": before, "to": after}
+                for (label, before), (_, after) in zip(
+                    kind.fields(request.payload), kind.fields(payload), strict=False
+                )
+                if before != after
+            ]
+            if not changes:
+                states.append(State.PENDING)
+                return
+            edit = {"by": user_id, "at": self._now().isoformat(), "changes": changes}
+            common: dict[str, Any] = {
+                "edits": [*request.edits, edit],
+                "card_version": ActionRequest.card_version + 1,
+                "remind_at": None,
+                "escalate_at": None,
+            }
+            if kind.needs_preparation:
+                transition(
+                    session,
+                    request,
+                    State.RECEIVED,
+                    payload=payload,
+                    payload_hash=payload_hash(request.action, payload),
+                    **common,
+                )
+            else:
+                opening = self._apply_policy(
+                    request.action,
+                    payload,
+                    request.requester,
+                    session=session,
+                    excluding=request.id,
+                )
+                if isinstance(opening, str):
+                    raise NotEditable(f"That change cannot be approved: {opening}")
+                transition(session, request, State.PENDING, **opening.columns, **common)
+            audit.append(
+                session,
+                "request.edited",
+                user_id,
+                {"changes": changes, "payload": payload, "payload_hash": request.payload_hash},
+                request.id,
+            )
+            states.append(State(request.state))
+
+        self._on_click(request_id, user_id, "edit", act, shown_hash)
+        return states[0]
+
+    def edit_form(self, request_id: int, user_id: str, shown_hash: str) -> list[EditableField]:
+        """What the Edit modal offers this person now; ClickRefused (audited) otherwise."""
+        fields: list[EditableField] = []
+
+        def act(session: Session, request: ActionRequest) -> None:
+            self._ensure_may_change(request, user_id, shown_hash)
+            offered = kind_of(request.action).editable(request.payload)
+            if not request.editable or not offered:
+                raise NotEditable(f"Request #{request.id} cannot be edited.")
+            fields.extend(offered)
+
+        self._on_click(request_id, user_id, "edit", act, shown_hash)
+        return fields
+
+    def withdraw(self, request_id: int, user_id: str) -> None:
+        """The requester takes back a request nobody has decided yet."""
+
+        def act(session: Session, request: ActionRequest) -> None:
+            if user_id != request.requester:
+                raise NotTheRequester(f"Only the person who asked may withdraw #{request.id}.")
+            if request.state not in (State.PENDING.value, State.RECEIVED.value):
+                raise AlreadyDecided(f"Request #{request.id} {_NO_LONGER_PENDING[request.state]}.")
+            transition(
+                session,
+                request,
+                State.CANCELLED,
+                decided_by=user_id,
+                card_version=ActionRequest.card_version + 1,
+            )
+            audit.append(session, "request.withdrawn", user_id, {}, request.id)
+            outbox.reply(session, request.origin, f"Request #{request.id} was withdrawn.")
+
+        self._on_click(request_id, user_id, "withdraw", act)
+
+    def _ensure_may_change(self, request: ActionRequest, user_id: str, shown_hash: str) -> None:
+        if request.state != State.PENDING.value:
+            raise AlreadyDecided(f"Request #{request.id} {_NO_LONGER_PENDING[request.state]}.")
+        if user_id != request.requester and user_id not in request.approvers:
+            raise NotAnApprover(f"Only the requester or an approver may edit #{request.id}.")
+        if shown_hash != request.payload_hash:
+            raise StaleCard(
+                f"Request #{request.id} has changed since this card was shown; "
+                "edit the current card."
+            )
+
+    # -- freshness ----------------------------------------------------------------------
+
+    def _lapsed(self, request: ActionRequest) -> bool:
+        """Approved longer ago than the policy lets an approval stand unexecuted."""
+        if request.fresh_for_seconds is None or request.approved_at is None:
+            return False
+        return self._now() - request.approved_at > timedelta(seconds=request.fresh_for_seconds)
+
+    def _ask_again(self, session: Session, request: ActionRequest, **changes: Any) -> None:
+        """Approvals too old to act on: the same card asks the approvers to confirm again."""
+        now = self._now()
+        transition(
+            session,
+            request,
+            State.PENDING,
+            approvals_since=now,
+            approved_at=None,
+            failure_reason=None,
+            expires_at=now + (request.expires_at - request.created_at)
+            if request.expires_at
+            else None,
+            card_version=ActionRequest.card_version + 1,
+            **changes,
+        )
+        audit.append(
+            session,
+            "request.reconfirm",
+            "empire",
+            {"fresh_for_seconds": request.fresh_for_seconds},
+            request.id,
+        )
+        outbox.reply(
+            session,
+            request.origin,
+            f"Request #{request.id} was approved too long ago to run now; "
+            "it waits for approval again.",
+        )
+
+    def lapse_stale_approvals(self) -> list[int]:
+        """Approved requests not executed within their freshness window go back for approval."""
+        with self._reads.begin() as session:
+            candidates = list(
+                session.execute(
+                    select(ActionRequest.id).where(
+                        ActionRequest.state == State.APPROVED.value,
+                        ActionRequest.fresh_for_seconds.is_not(None),
+                    )
+                ).scalars()
+            )
+        lapsed = []
+        for request_id in candidates:
+            with self._sessions.begin() as session:
+                request = _lock(session, request_id)
+                if request.state == State.APPROVED.value and self._lapsed(request):
+                    self._ask_again(session, request)
+                    lapsed.append(request_id)
+        return lapsed
 
     # -- time ---------------------------------------------------------------------------
 
@@ -398,6 +643,74 @@ class Governance:
                     self._expire(session, request)
                     expired.append(request_id)
         return expired
+
+    def remind_due(self) -> int:
+        """DM the eligible approvers who have not decided, once, when the wait is long."""
+        reminded = 0
+        for request_id in self._due(ActionRequest.remind_at):
+            with self._sessions.begin() as session:
+                request = _lock(session, request_id)
+                if not self._still_due(request, request.remind_at):
+                    continue
+                request.remind_at = None
+                waiting = self._undecided(session, request, request.approvers)
+                self._ask_by_dm(session, request, waiting, "reminder")
+                audit.append(session, "request.reminded", "empire", {"users": waiting}, request.id)
+                reminded += 1
+        return reminded
+
+    def escalate_due(self) -> int:
+        """After the longer wait, the escalation group may approve too, and is asked to."""
+        escalated = 0
+        for request_id in self._due(ActionRequest.escalate_at):
+            with self._sessions.begin() as session:
+                request = _lock(session, request_id)
+                if not self._still_due(request, request.escalate_at):
+                    continue
+                added = [u for u in request.escalate_to if u not in request.approvers]
+                added = [u for u in added if u != request.requester]
+                request.escalate_at = None
+                request.approvers = [*request.approvers, *added]
+                if request.escalation_hint:
+                    request.approver_hint = f"{request.approver_hint} or {request.escalation_hint}"
+                request.card_version = request.card_version + 1
+                self._ask_by_dm(session, request, added, "escalation")
+                audit.append(session, "request.escalated", "empire", {"users": added}, request.id)
+                escalated += 1
+        return escalated
+
+    def _due(self, column: Any) -> list[int]:
+        with self._reads.begin() as session:
+            return list(
+                session.execute(
+                    select(ActionRequest.id).where(
+                        ActionRequest.state == State.PENDING.value, column <= self._now()
+                    )
+                ).scalars()
+            )
+
+    def _still_due(self, request: ActionRequest, when: datetime | None) -> bool:
+        # Another process may have done it since the list was read: the row lock settles it.
+        return request.state == State.PENDING.value and when is not None and when <= self._now()
+
+    def _undecided(self, session: Session, request: ActionRequest, users: list[str]) -> list[str]:
+        given = set(approvers_so_far(session, request))
+        return [u for u in users if u not in given and u != request.requester]
+
+    def _ask_by_dm(
+        self, session: Session, request: ActionRequest, users: list[str], why: str
+    ) -> None:
+        for user in users:
+            outbox.enqueue(
+                session,
+                outbox.DIRECT,
+                {
+                    "user": user,
+                    "request_id": request.id,
+                    "why": why,
+                    "channel": request.card_channel,
+                },
+            )
 
     def _expire(self, session: Session, request: ActionRequest) -> None:
         transition(session, request, State.EXPIRED, card_version=ActionRequest.card_version + 1)
@@ -436,16 +749,13 @@ def _lock(session: Session, request_id: int) -> ActionRequest:
 
 
 def approvers_so_far(session: Session, request: ActionRequest) -> list[str]:
-    return list(
-        session.execute(
-            select(Approval.user_id)
-            .where(
-                Approval.request_id == request.id,
-                Approval.payload_hash == request.payload_hash,
-            )
-            .order_by(Approval.id)
-        ).scalars()
+    """Who approved what the card shows now: the same payload, and not before a lapse."""
+    query = select(Approval.user_id).where(
+        Approval.request_id == request.id, Approval.payload_hash == request.payload_hash
     )
+    if request.approvals_since is not None:
+        query = query.where(Approval.created_at >= request.approvals_since)
+    return list(session.execute(query.order_by(Approval.id)).scalars())
 
 
 def _bump_card(session: Session, request: ActionRequest) -> None:
@@ -460,3 +770,19 @@ def _bump_card(session: Session, request: ActionRequest) -> None:
 def _origin_for_audit(origin: dict[str, Any]) -> dict[str, Any]:
     # A response_url is a short-lived credential to answer in Slack; it stays out of the log.
     return {key: value for key, value in origin.items() if key != "response_url"}
+
+
+def _client_of(payload: Payload) -> str | None:
+    """The client's email, where the request names one (refunds and payments once prepared)."""
+    email = payload.get("client_email")
+    return str(email) if email else None
+
+
+def _seconds(duration: timedelta | None) -> int | None:
+    return int(duration.total_seconds()) if duration else None
+
+
+def _one_of(labels: Sequence[str]) -> str:
+    if len(labels) <= 1:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + " or " + labels[-1]

@@ -73,6 +73,16 @@ class ActionRequest(Base):
     card_version: Mapped[int] = mapped_column(Integer, default=1)
     card_synced_version: Mapped[int] = mapped_column(Integer, default=0)
     card_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    editable: Mapped[bool] = mapped_column(Boolean, default=False)  # the card has Edit
+    edits: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)  # who changed what
+    # Approvals given before this moment no longer count (freshness lapsed).
+    approvals_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    fresh_for_seconds: Mapped[int | None] = mapped_column(Integer)
+    remind_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    escalate_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    escalate_to: Mapped[list[str]] = mapped_column(Json, default=list)  # Slack user IDs
+    escalation_hint: Mapped[str] = mapped_column(String(200), default="")
 
     __table_args__ = (Index("ix_action_requests_card_sync", "card_synced_version", "card_version"),)
 
@@ -314,6 +324,17 @@ class ReconciliationFinding(Base):
     found_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class PolicyVersion(Base):
+    """Each policy file the bot has run under, by digest; `seen_at`: when it last became the
+    one in force. The newest is the policy in force: a change is announced once."""
+
+    __tablename__ = "policy_versions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class ScheduledJob(Base):
     """A periodic job's next run and the lease that makes one process run it."""
 
@@ -330,3 +351,16 @@ class ScheduledJob(Base):
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a model, for statements built once and reused."""
     return cast(Table, model.__table__)
+
+
+class AuditCheckpoint(Base):
+    """A state of the audit chain posted outside the database: its head's number and hash.
+
+    The checkpoint's own audit entry is that head, so nothing new since means no new one.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

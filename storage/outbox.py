@@ -17,6 +17,7 @@ from storage.types import utcnow
 
 EPHEMERAL = "ephemeral"  # body: response_url, text
 NOTIFY = "notify"  # body: event, facts; rendered by bot.notifications for the notify channel
+DIRECT = "direct"  # body: user, request_id, why, channel; a DM asking for a decision
 CHART = "chart"  # body: period, at, channel, user_id; drawn and uploaded by the Slack worker
 
 

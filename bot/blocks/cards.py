@@ -66,6 +66,14 @@ class CardView:
     deny_reason: str | None = None  # outside text
     result_lines: tuple[str, ...] = ()  # trusted mrkdwn, e.g. the hosted invoice link
     failure_reason: str | None = None  # outside text; also the reason of a rejection
+    editable: bool = False  # pending cards get an Edit button
+    edits: tuple[Edit, ...] = ()  # oldest first; the card shows the latest
+
+
+@dataclass(frozen=True)
+class Edit:
+    by: str  # Slack user ID
+    changes: tuple[tuple[str, str, str], ...]  # (label, before, after), outside text
 
 
 def build_card(view: CardView) -> tuple[str, list[Block]]:
@@ -74,6 +82,7 @@ def build_card(view: CardView) -> tuple[str, list[Block]]:
     blocks = [
         _header(view),
         *_field_sections(view.fields),
+        *_edit_note(view),
         {"type": "context", "elements": [_mrkdwn(text) for text in _context_lines(view)]},
         {"type": "section", "text": _mrkdwn(_status(view))},
     ]
@@ -118,6 +127,29 @@ def _field_text(label: str, value: str) -> str:
     return heading + (escape_mrkdwn(value, room) if value.strip() else messages.FIELD_EMPTY)
 
 
+def _edit_note(view: CardView) -> list[Block]:
+    """What the last edit changed, so approvers see it; approvals before it were voided."""
+    if not view.edits:
+        return []
+    edit = view.edits[-1]
+    changes = "; ".join(
+        messages.EDIT_CHANGE.format(
+            label=escape_mrkdwn(label, _LABEL_MAX),
+            before=escape_mrkdwn(before, 200) or messages.FIELD_EMPTY,
+            after=escape_mrkdwn(after, 200) or messages.FIELD_EMPTY,
+        )
+        for label, before, after in edit.changes
+    )
+    text = messages.EDITED_BY.format(user=mention_user(edit.by), changes=changes)
+    if len(view.edits) > 1:
+        text += messages.EDITED_TIMES.format(count=len(view.edits))
+    return [{"type": "context", "elements": [_mrkdwn(_cut(text, CONTEXT_TEXT_MAX))]}]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if slack_length(text) <= limit else text[: limit - 1] + messages.MORE_LINES
+
+
 def _context_lines(view: CardView) -> list[str]:
     approvals = messages.CONTEXT_APPROVALS.format(
         count=len(view.approved_by), required=view.approvals_required
@@ -155,6 +187,8 @@ def _status(view: CardView) -> str:
         return _with_reason(denied, view.deny_reason)
     if view.state == "denied":
         return _with_reason(messages.STATUS_DENIED, view.deny_reason)
+    if view.state == "cancelled" and view.denied_by:
+        return messages.STATUS_WITHDRAWN_BY.format(user=mention_user(view.denied_by))
     if view.state in ("failed", "rejected"):
         return _with_reason(_HEADLINES[view.state], view.failure_reason)
     return _HEADLINES[view.state]
@@ -180,10 +214,13 @@ def _join_whole(items: Iterable[str], separator: str, limit: int) -> str:
 
 def _buttons(view: CardView) -> list[Block]:
     if view.state == "pending":
-        return [
+        buttons = [
             _button(messages.BUTTON_APPROVE, "approve", view.button_value, "primary"),
             _button(messages.BUTTON_DENY, "deny", view.button_value, "danger"),
         ]
+        if view.editable:
+            buttons.append(_button(messages.BUTTON_EDIT, "edit", view.button_value))
+        return buttons
     if view.state == "failed":
         return [_button(messages.BUTTON_RETRY, "retry", view.button_value)]
     return []

@@ -6,8 +6,12 @@ from typing import Any
 
 from bot import messages
 from bot.escape import MODAL_BUTTON_MAX, MODAL_TITLE_MAX, PRIVATE_METADATA_MAX, plain
+from governance.actions.base import EditableField
 
 DENY_CALLBACK_ID = "deny_reason"
+EDIT_CALLBACK_ID = "edit_request"
+EDIT_ACTION_ID = "value"
+_LABEL_MAX = 2000
 REASON_BLOCK_ID = "reason"
 REASON_ACTION_ID = "reason"
 DENY_REASON_MAX = 500  # Stripe's limit on a metadata value, where the reason may end up
@@ -44,6 +48,56 @@ def build_deny_modal(button_value: str, request_id: int) -> dict[str, Any]:
                 },
             },
         ],
+    }
+
+
+def build_edit_modal(
+    button_value: str, request_id: int, fields: list[EditableField]
+) -> dict[str, Any]:
+    """One input per editable field, filled with its current value; the card's button
+    value comes back as `private_metadata`, so the edit applies to what was shown."""
+    if not 0 < len(button_value) <= PRIVATE_METADATA_MAX:
+        raise ValueError(f"button_value must be 1 to {PRIVATE_METADATA_MAX} characters")
+    title = messages.EDIT_TITLE.format(request_id=request_id)
+    return {
+        "type": "modal",
+        "callback_id": EDIT_CALLBACK_ID,
+        "private_metadata": button_value,
+        "title": _plain_text(plain(title, MODAL_TITLE_MAX)),
+        "submit": _plain_text(plain(messages.EDIT_SUBMIT, MODAL_BUTTON_MAX)),
+        "close": _plain_text(plain(messages.DENY_CLOSE, MODAL_BUTTON_MAX)),
+        "blocks": [
+            {"type": "section", "text": _plain_text(messages.EDIT_PROMPT)},
+            *(_input(field) for field in fields),
+        ],
+    }
+
+
+def _input(field: EditableField) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": EDIT_ACTION_ID,
+        "multiline": field.multiline,
+        "max_length": field.max_length,
+    }
+    if field.value:
+        element["initial_value"] = field.value[: field.max_length]
+    return {
+        "type": "input",
+        "block_id": field.name,
+        "optional": True,
+        "label": _plain_text(plain(field.label, _LABEL_MAX)),
+        "element": element,
+    }
+
+
+def edited_values(view: dict[str, Any]) -> dict[str, str]:
+    """The submitted text of each input, by field name (empty inputs as empty text)."""
+    values = view.get("state", {}).get("values", {})
+    return {
+        block: str((actions.get(EDIT_ACTION_ID) or {}).get("value") or "")
+        for block, actions in values.items()
+        if isinstance(actions, dict)
     }
 
 

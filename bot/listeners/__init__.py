@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.replies import Replies
+from governance.policy import Directory, Policy
 from governance.service import Governance
 
 
@@ -29,3 +30,5 @@ class ListenerDeps:
     reads: sessionmaker[Session]  # read-only: the registry and the ledger
     revenue: RevenueAnswers
     clock: Callable[[], datetime]
+    policy: Callable[[], Policy]  # the policy in force now
+    directory: Directory | None  # Slack user groups, as last looked up

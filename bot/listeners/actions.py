@@ -1,4 +1,4 @@
-"""Card buttons: Approve, Deny (opens the reason modal) and Retry."""
+"""Card buttons: Approve, Deny (opens the reason modal), Edit (opens the form) and Retry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.blocks.modals import build_deny_modal
+from bot.blocks.modals import build_deny_modal, build_edit_modal
 from bot.card_view import parse_button_value
 from bot.listeners import ListenerDeps
 from bot.workers import EXECUTE, SLACK
@@ -39,6 +39,20 @@ def register(app: App, deps: ListenerDeps) -> None:
             return ()
 
         _on_click(deps, body, ask_why)
+
+    @app.action("edit")
+    def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+
+        def open_form(click: _Click) -> tuple[str, ...]:
+            fields = deps.governance.edit_form(click.request_id, click.user_id, click.shown_hash)
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=build_edit_modal(click.value, click.request_id, fields),
+            )
+            return ()
+
+        _on_click(deps, body, open_form)
 
     @app.action("retry")
     def retry(ack: Ack, body: dict[str, Any]) -> None:

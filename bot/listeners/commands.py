@@ -7,24 +7,29 @@ from typing import Any
 from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
-from bot import answers, messages
+from bot import answers, audit_views, messages
+from bot.escape import escape_mrkdwn
 from bot.grammar import (
+    AuditCommand,
     CancelCommand,
     ClientRef,
     ClientsCommand,
     HelpCommand,
     InvoiceCommand,
     PayCommand,
+    PolicyCommand,
     RefundCommand,
     RevenueCommand,
     StatusCommand,
     SubscribeCommand,
     UsageError,
+    WithdrawCommand,
     parse_command,
     usage_line,
 )
 from bot.ledger_views import clients_text, status_text, status_unknown_text
 from bot.listeners import ListenerDeps
+from bot.policy_view import policy_explanation, policy_overview
 from bot.workers import PREPARE, SLACK
 from governance import clients
 from governance.actions.base import Payload
@@ -32,9 +37,11 @@ from governance.actions.invoice import invoice_payload
 from governance.actions.pay import pay_payload
 from governance.actions.refund import refund_payload
 from governance.actions.subscription import cancel_payload, subscription_payload
+from governance.errors import ClickRefused, RequestNotFound
 from governance.ledger.queries import invoice_status, mrr_at
 from governance.money import Money
 from governance.requests import State
+from governance.totals import RequestTotals
 
 ActionCommand = InvoiceCommand | SubscribeCommand | CancelCommand | PayCommand | RefundCommand
 
@@ -49,6 +56,15 @@ def register(app: App, deps: ListenerDeps) -> None:
                 return
             if isinstance(parsed, ClientsCommand | StatusCommand | RevenueCommand):
                 ack(**_look_up(parsed, command, deps))
+                return
+            if isinstance(parsed, AuditCommand):
+                ack(**audit_answer(parsed, deps))
+                return
+            if isinstance(parsed, PolicyCommand):
+                ack(**policy_answer(parsed, command, deps))
+                return
+            if isinstance(parsed, WithdrawCommand):
+                ack(text=_withdraw(parsed, command, deps))
                 return
             with deps.reads.begin() as session:
                 action, payload = _request_of(parsed, session, deps)
@@ -84,6 +100,36 @@ def _look_up(
         if status is None:
             return {"text": status_unknown_text(parsed.invoice_id)}
         return {"text": status_text(status)}
+
+
+def _withdraw(parsed: WithdrawCommand, command: dict[str, Any], deps: ListenerDeps) -> str:
+    try:
+        deps.governance.withdraw(parsed.request_id, command["user_id"])
+    except (ClickRefused, RequestNotFound) as exc:
+        return escape_mrkdwn(str(exc))
+    deps.wake(SLACK)
+    return messages.WITHDRAWN.format(request_id=parsed.request_id)
+
+
+def audit_answer(parsed: AuditCommand, deps: ListenerDeps) -> dict[str, Any]:
+    """`/empire audit recent|verify`: read from the audit log, nothing written."""
+    with deps.reads.begin() as session:
+        return {"text": audit_views.answer(session, parsed.what)}
+
+
+def policy_answer(
+    parsed: PolicyCommand, command: dict[str, Any], deps: ListenerDeps
+) -> dict[str, Any]:
+    """`/empire policy [action [amount]]`: the rules, or which applies to such a request."""
+    policy = deps.policy()
+    if parsed.action is None:
+        return {"text": policy_overview(policy)}
+    with deps.reads.begin() as session:
+        totals = RequestTotals(session, deps.clock())
+        text = policy_explanation(
+            policy, parsed.action, parsed.amount, command["user_id"], totals, deps.directory
+        )
+    return {"text": text}
 
 
 def _request_of(parsed: ActionCommand, session: Session, deps: ListenerDeps) -> tuple[str, Payload]:

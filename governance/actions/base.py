@@ -27,6 +27,17 @@ class StepRunner(Protocol):
 
 
 @dataclass(frozen=True)
+class EditableField:
+    """A part of a request a person may change before it is approved (the Edit modal)."""
+
+    name: str  # the payload key
+    label: str
+    value: str  # the current value, as text to edit
+    multiline: bool = False
+    max_length: int = 500
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What an execution produced, shown on the card (`Executed …`) and kept on the request."""
 
@@ -51,3 +62,11 @@ class ActionKind(Protocol):
         ...
 
     def execute(self, payload: Payload, gateway: PaymentGateway, step: StepRunner) -> Outcome: ...
+
+    def editable(self, payload: Payload) -> list[EditableField]:
+        """What of this request the Edit modal offers; empty: it cannot be edited."""
+        ...
+
+    def edited(self, payload: Payload, values: dict[str, str], currency: str) -> Payload:
+        """`payload` with the edited `values`; raises InvalidEdit naming the field."""
+        ...

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from governance.actions import editing
 from governance.actions.base import (
+    EditableField,
     Outcome,
     Payload,
     StepRunner,
@@ -53,6 +55,23 @@ class InvoiceAction:
 
     def prepare(self, payload: Payload, gateway: PaymentGateway) -> Payload:
         return payload
+
+    def editable(self, payload: Payload) -> list[EditableField]:
+        return [
+            EditableField("amount", "Amount", self.amount(payload).format()),
+            EditableField("description", "Description", payload["description"], multiline=True),
+            EditableField(
+                "due_days", "Due (days after sending)", str(payload["due_days"]), max_length=3
+            ),
+        ]
+
+    def edited(self, payload: Payload, values: dict[str, str], currency: str) -> Payload:
+        return invoice_payload(
+            payload["client_email"],
+            editing.amount(values, "amount", currency),
+            editing.text(values, "description", "description"),
+            editing.days(values, "due_days"),
+        )
 
     def execute(self, payload: Payload, gateway: PaymentGateway, step: StepRunner) -> Outcome:
         amount = self.amount(payload)

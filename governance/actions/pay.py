@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from governance.actions.base import Outcome, Payload, StepRunner, money_from_json, money_to_json
+from governance.actions import editing
+from governance.actions.base import (
+    EditableField,
+    Outcome,
+    Payload,
+    StepRunner,
+    money_from_json,
+    money_to_json,
+)
 from governance.errors import ActionRefused
 from governance.money import Money
 from governance.ports import CallScope, NotFoundError, PaymentGateway
@@ -69,6 +77,14 @@ class PayAction:
             "number": invoice.number,
             "client_email": customer.email,
         }
+
+    def editable(self, payload: Payload) -> list[EditableField]:
+        if not payload["out_of_band"]:
+            return []
+        return [EditableField("note", "How it was paid", payload["note"], multiline=True)]
+
+    def edited(self, payload: Payload, values: dict[str, str], currency: str) -> Payload:
+        return pay_payload(payload["invoice_id"], editing.text(values, "note", "note"))
 
     def execute(self, payload: Payload, gateway: PaymentGateway, step: StepRunner) -> Outcome:
         invoice_id, out_of_band = payload["invoice_id"], payload["out_of_band"]

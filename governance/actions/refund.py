@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from governance.actions import editing
 from governance.actions.base import (
+    EditableField,
     Outcome,
     Payload,
     StepRunner,
@@ -62,7 +64,27 @@ class RefundAction:
             **payload,
             "amount": money_to_json(amount),
             "payment_intent": payment.payment_intent,
+            # Whose money it is: rules and daily limits may name clients.
+            "client_email": gateway.get_customer(invoice.customer).email,
         }
+
+    def editable(self, payload: Payload) -> list[EditableField]:
+        amount = self.amount(payload)
+        return [
+            EditableField(
+                "amount",
+                "Amount (empty: the whole refundable rest)",
+                amount.format() if amount else "",
+            ),
+            EditableField("reason", "Reason", payload["reason"], multiline=True),
+        ]
+
+    def edited(self, payload: Payload, values: dict[str, str], currency: str) -> Payload:
+        whole = not values.get("amount", "").strip()
+        amount = None if whole else editing.amount(values, "amount", currency)
+        return refund_payload(
+            payload["invoice_id"], amount, editing.text(values, "reason", "reason")
+        )
 
     def execute(self, payload: Payload, gateway: PaymentGateway, step: StepRunner) -> Outcome:
         amount = money_from_json(payload["amount"])

@@ -6,7 +6,9 @@ invoice), and what the change does to MRR, read from Stripe and the ledger befor
 
 from __future__ import annotations
 
+from governance.actions import editing
 from governance.actions.base import (
+    EditableField,
     Outcome,
     Payload,
     StepRunner,
@@ -100,6 +102,24 @@ class SubscriptionAction:
             "customer": customer.id,
             "charge_automatically": customer.default_payment_method is not None,
         }
+
+    def editable(self, payload: Payload) -> list[EditableField]:
+        return [
+            EditableField(
+                "amount", f"Price a {payload['interval']}", self.amount(payload).format()
+            ),
+            EditableField("plan", "Plan", payload["plan"], max_length=200),
+        ]
+
+    def edited(self, payload: Payload, values: dict[str, str], currency: str) -> Payload:
+        before = money_from_json(payload["mrr_before"]) if payload["mrr_before"] else None
+        return subscription_payload(
+            payload["client_email"],
+            editing.amount(values, "amount", currency),
+            payload["interval"],
+            editing.text(values, "plan", "plan name"),
+            before,
+        )
 
     def execute(self, payload: Payload, gateway: PaymentGateway, step: StepRunner) -> Outcome:
         amount = self.amount(payload)
@@ -196,6 +216,12 @@ class CancelSubscriptionAction:
                 else None
             ),
         }
+
+    def editable(self, payload: Payload) -> list[EditableField]:
+        return []
+
+    def edited(self, payload: Payload, values: dict[str, str], currency: str) -> Payload:
+        return payload
 
     def execute(self, payload: Payload, gateway: PaymentGateway, step: StepRunner) -> Outcome:
         sub_id, now = payload["subscription_id"], payload["now"]

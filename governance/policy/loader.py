@@ -13,12 +13,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 import yaml
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from governance.policy.checks import warn_shadowed, warn_unknown_actions
 from governance.policy.issues import WHOLE_FILE, PolicyFileError, PolicyIssue
-from governance.policy.model import Policy
-from governance.policy.nodes import NodeReader, value_of
+from governance.policy.model import Group, Policy
+from governance.policy.nodes import NodeReader, line_of, value_of
 from governance.policy.rules import read_rules
 from governance.policy.sections import read_defaults, read_groups
 
@@ -73,20 +73,35 @@ def _read(
         raise PolicyFileError(reader.errors)
     _check_version(reader, top.get("version"))
     groups = read_groups(reader, top.get("groups"))
-    defaults = read_defaults(reader, top.get("defaults"), groups)
+    defaults = read_defaults(reader, top.get("defaults"), groups, default_currency)
     rules = read_rules(reader, top.get("rules"), defaults, groups, default_currency)
     if reader.errors or defaults is None:
         raise PolicyFileError(reader.errors)
     warn_shadowed(reader, rules)
     if known_actions is not None:
         warn_unknown_actions(reader, rules, known_actions)
+    defaults_node = top.get("defaults")
     return Policy(
         groups=MappingProxyType(dict(groups.members)),
         defaults=defaults,
         rules=tuple(rules),
         digest=hashlib.sha256(data).hexdigest(),
         warnings=tuple(sorted(reader.warnings, key=lambda issue: issue.line)),
+        group_defs=MappingProxyType(
+            {
+                name: Group(name, members, groups.handles.get(name, ()), groups.lines[name])
+                for name, members in groups.members.items()
+            }
+        ),
+        defaults_line=line_of(defaults_node) if defaults_node is not None else 1,
+        defaults_written=frozenset(_keys(defaults_node)),
     )
+
+
+def _keys(node: Node | None) -> list[str]:
+    if not isinstance(node, MappingNode):
+        return []
+    return [str(key.value) for key, _ in node.value if isinstance(key, ScalarNode)]
 
 
 def _compose(reader: NodeReader, text: str) -> Node | None:
@@ -95,7 +110,7 @@ def _compose(reader: NodeReader, text: str) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else WHOLE_FILE
-        reader.error(line, f"is not valid YAML: {exc.problem or exc.context}")
+        reader.error(line, f"is not valid YAML: {exc.problem or exc.context}{_hint(exc)}")
         return None
     except yaml.YAMLError as exc:
         reader.error(WHOLE_FILE, f"is not valid YAML: {exc}")
@@ -103,6 +118,16 @@ def _compose(reader: NodeReader, text: str) -> Node | None:
     if root is None:
         reader.error(WHOLE_FILE, f"is empty; it must start with `version: {SUPPORTED_VERSION}`")
     return root
+
+
+def _hint(exc: yaml.MarkedYAMLError) -> str:
+    """`@team` and `*@x.com` must be quoted in YAML; say so where the parser stumbles."""
+    problem = f"{exc.problem} {exc.context}"
+    if "alias" in problem:
+        return ' (write globs that start with * in quotes: "*@example.com")'
+    if "'@'" in problem:
+        return ' (write Slack user-group handles in quotes: "@finance-team")'
+    return ""
 
 
 def _check_version(reader: NodeReader, node: Node | None) -> None:

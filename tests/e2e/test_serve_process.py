@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from storage.db import make_engine
 from storage.models import ActionRequest, AuditEntry
+from tests.audit_tamper import unguarded
 from tests.e2e.flows import ask, card_saying, click
 from tests.e2e.harness import ServeProcess, serve_env
 from tests.fakes.slack_server import FakeSlack
@@ -157,7 +158,7 @@ def test_audit_verify_accepts_the_chain_and_names_a_tampered_entry(
     tampered = 3
     engine = make_engine(database_url)
     try:
-        with engine.begin() as connection:
+        with engine.begin() as connection, unguarded(connection):
             changed = connection.execute(
                 update(AuditEntry)
                 .where(AuditEntry.seq == tampered)

@@ -559,6 +559,7 @@ class MemoryGateway:
         return subscription
 
     def paid_invoice(self, invoice_id: str, amount: Money, refunded: int = 0) -> None:
+        self.customers.setdefault("cus_paid", Customer("cus_paid", "paid@example.com"))
         self.invoices[invoice_id] = Invoice(
             invoice_id, "cus_paid", "paid", "INV-9", amount, amount, None, None, {}
         )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from governance import audit
 from storage.models import AuditEntry, AuditHead
+from tests.audit_tamper import unguarded
 
 
 def fill(sessions: sessionmaker[Session], count: int) -> None:
@@ -34,7 +35,7 @@ def test_an_empty_chain_verifies(sessions: sessionmaker[Session]) -> None:
 
 def test_an_edited_payload_is_named(sessions: sessionmaker[Session]) -> None:
     fill(sessions, 5)
-    with sessions.begin() as session:
+    with sessions.begin() as session, unguarded(session):
         session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(payload='{"n":99}'))
     result = verdict(sessions)
     assert (result.ok, result.bad_seq) == (False, 3)
@@ -44,7 +45,7 @@ def test_an_edited_actor_with_a_recomputed_hash_breaks_the_next_link(
     sessions: sessionmaker[Session],
 ) -> None:
     fill(sessions, 5)
-    with sessions.begin() as session:
+    with sessions.begin() as session, unguarded(session):
         entry = session.get(AuditEntry, 2)
         assert entry is not None
         entry.actor = "U0FORGER"
@@ -57,13 +58,14 @@ def test_an_edited_actor_with_a_recomputed_hash_breaks_the_next_link(
             entry.request_id,
             entry.payload,
         )
+        session.flush()
     result = verdict(sessions)
     assert (result.ok, result.bad_seq) == (False, 3)
 
 
 def test_a_removed_entry_is_named(sessions: sessionmaker[Session]) -> None:
     fill(sessions, 5)
-    with sessions.begin() as session:
+    with sessions.begin() as session, unguarded(session):
         session.execute(delete(AuditEntry).where(AuditEntry.seq == 2))
     result = verdict(sessions)
     assert (result.ok, result.bad_seq) == (False, 2)
@@ -71,7 +73,7 @@ def test_a_removed_entry_is_named(sessions: sessionmaker[Session]) -> None:
 
 def test_removed_last_entries_are_noticed(sessions: sessionmaker[Session]) -> None:
     fill(sessions, 5)
-    with sessions.begin() as session:
+    with sessions.begin() as session, unguarded(session):
         session.execute(delete(AuditEntry).where(AuditEntry.seq >= 4))
     result = verdict(sessions)
     assert (result.ok, result.bad_seq) == (False, 4)
@@ -79,7 +81,7 @@ def test_removed_last_entries_are_noticed(sessions: sessionmaker[Session]) -> No
 
 def test_reordered_entries_are_named(sessions: sessionmaker[Session]) -> None:
     fill(sessions, 5)
-    with sessions.begin() as session:
+    with sessions.begin() as session, unguarded(session):
         session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(seq=100))
         session.execute(update(AuditEntry).where(AuditEntry.seq == 3).values(seq=2))
         session.execute(update(AuditEntry).where(AuditEntry.seq == 100).values(seq=3))

@@ -13,6 +13,7 @@ from bot import messages
 from bot.escape import ZERO_WIDTH_SPACE
 from bot.grammar import (
     INTERVALS,
+    AuditCommand,
     CancelCommand,
     ClientRef,
     ClientsCommand,
@@ -20,10 +21,12 @@ from bot.grammar import (
     HelpCommand,
     InvoiceCommand,
     PayCommand,
+    PolicyCommand,
     RevenueCommand,
     StatusCommand,
     SubscribeCommand,
     UsageError,
+    WithdrawCommand,
     help_text,
     parse_command,
     usage_line,
@@ -38,6 +41,8 @@ PAY_USAGE = usage_line(messages.PAY)
 CLIENTS_USAGE = usage_line(messages.CLIENTS)
 STATUS_USAGE = usage_line(messages.STATUS)
 REVENUE_USAGE = usage_line(messages.REVENUE)
+AUDIT_USAGE = usage_line(messages.AUDIT)
+POLICY_USAGE = usage_line(messages.POLICY)
 
 ACME = ClientRef(handle="acme")
 ADA = ClientRef(email="ada@example.com")
@@ -537,6 +542,72 @@ def test_revenue_refusals(text: str, word: str) -> None:
     assert "<" not in error.message
 
 
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("audit", "recent"),
+        ("audit recent", "recent"),
+        ("Audit RECENT", "recent"),
+        ("audit verify", "verify"),
+        ("audit Verify\u200b", "verify"),
+        ("audit\u00a0verify", "verify"),
+        ("AUDIT", "recent"),
+    ],
+)
+def test_audit_forms(text: str, what: str) -> None:
+    assert parse(text) == AuditCommand(what)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("audit all", messages.INVALID_AUDIT.format(word="all")),
+        ("audit export", messages.INVALID_AUDIT.format(word="export")),
+        ("audit <!here>", messages.INVALID_AUDIT.format(word="@here")),
+        ("audit `x`", messages.INVALID_AUDIT.format(word="'x'")),
+        ("audit verify now", messages.UNEXPECTED_WORDS.format(word="now")),
+        ("audit recent 20", messages.UNEXPECTED_WORDS.format(word="20")),
+    ],
+)
+def test_audit_refusals(text: str, message: str) -> None:
+    error = refusal(text)
+    assert visible(error.message) == message
+    assert error.usage == AUDIT_USAGE
+    assert "<" not in error.message
+
+
+@pytest.mark.parametrize("text", ["policy", "Policy", " policy\u200b "])
+def test_policy(text: str) -> None:
+    assert parse(text) == PolicyCommand()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("policy payments.refund", PolicyCommand("payments.refund")),
+        ("policy Payments.Refund 12000", PolicyCommand("payments.refund", Money(1_200_000, "usd"))),
+        ("policy payments.invoice €200", PolicyCommand("payments.invoice", Money(20_000, "eur"))),
+    ],
+)
+def test_policy_explains_an_action_and_amount(text: str, expected: PolicyCommand) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("policy show", "`show` is not an action name"),
+        ("policy <@U1>", "is not an action name"),
+        ("policy payments.refund lots", "'lots' is not an amount"),
+        ("policy payments.refund 100 more", "one word too many"),
+    ],
+)
+def test_policy_refuses_what_is_not_an_action_and_amount(text: str, says: str) -> None:
+    error = refusal(text)
+    assert says in visible(error.message)
+    assert error.usage == POLICY_USAGE
+
+
 @given(st.integers(min_value=2000, max_value=2100), st.integers(min_value=1, max_value=12))
 def test_any_month_in_range_is_normalised(year: int, month: int) -> None:
     assert parse(f"revenue {year}-{month}") == RevenueCommand(f"{year}-{month:02d}")
@@ -586,6 +657,8 @@ def test_help_lists_every_command_with_a_one_line_summary() -> None:
         "clients",
         "status",
         "revenue",
+        "audit",
+        "policy",
     ]
     for command in messages.COMMANDS:
         line = f"• {usage_line(command).removeprefix(f'{messages.USAGE_PREFIX} ')} — "
@@ -604,11 +677,15 @@ def test_usage_lines_of_the_new_commands() -> None:
         "Usage: `/empire subscribe &lt;client&gt; &lt;amount&gt;/&lt;week|month|year&gt; "
         "&lt;plan name…&gt;`"
     )
-    assert CANCEL_USAGE == "Usage: `/empire cancel &lt;subscription-id&gt; [now]`"
+    assert CANCEL_USAGE == (
+        "Usage: `/empire cancel &lt;subscription-id&gt; [now] | /empire cancel #&lt;request&gt;`"
+    )
     assert PAY_USAGE == "Usage: `/empire pay &lt;invoice-id&gt; [out-of-band &lt;note…&gt;]`"
     assert CLIENTS_USAGE == "Usage: `/empire clients`"
     assert STATUS_USAGE == "Usage: `/empire status &lt;invoice-id&gt;`"
     assert REVENUE_USAGE == "Usage: `/empire revenue [this-month|last-month|YYYY-MM]`"
+    assert AUDIT_USAGE == "Usage: `/empire audit [recent|verify]`"
+    assert POLICY_USAGE == "Usage: `/empire policy [&lt;action&gt; [&lt;amount&gt;]]`"
 
 
 def test_help_still_wins_over_everything() -> None:
@@ -650,6 +727,9 @@ def assert_command_or_usage_error(text: str, default_currency: str = "usd") -> N
             "status ",
             "status in_1 ",
             "revenue ",
+            "audit ",
+            "audit verify ",
+            "policy ",
         ]
     ),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=80),
@@ -691,9 +771,23 @@ TRICKY_WORDS = [
 
 @given(
     st.lists(st.sampled_from(TRICKY_WORDS), max_size=8),
-    st.sampled_from(["subscribe ", "subscribe acme ", "cancel ", "pay ", "revenue ", "status "]),
+    st.sampled_from(
+        ["subscribe ", "subscribe acme ", "cancel ", "pay ", "revenue ", "status ", "audit "]
+    ),
 )
 def test_tricky_word_sequences_are_a_command_or_a_usage_error(
     words: list[str], prefix: str
 ) -> None:
     assert_command_or_usage_error(prefix + " ".join(words))
+
+
+@pytest.mark.parametrize("text", ["cancel #12", "cancel 12", "CANCEL #12"])
+def test_cancel_with_a_request_number_withdraws_that_request(text: str) -> None:
+    assert parse_command(text, "usd") == WithdrawCommand(12)
+
+
+@pytest.mark.parametrize("text", ["cancel #12 now", "cancel #12 please"])
+def test_a_withdrawal_takes_nothing_more(text: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_command(text, "usd")
+    assert raised.value.usage == CANCEL_USAGE

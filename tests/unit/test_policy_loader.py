@@ -95,7 +95,30 @@ def test_loads_the_contract_example() -> None:
 def test_the_starter_template_loads_without_errors_or_warnings() -> None:
     policy = load_policy(TEMPLATE)
     assert policy.warnings == ()
-    assert [rule.name for rule in policy.rules] == ["parliament", "invoices"]
+    assert [rule.name for rule in policy.rules] == [
+        "no-crypto",
+        "parliament",
+        "daily-refunds",
+        "sales-asks",
+        "invoices",
+    ]
+    # It shows every key a policy may hold.
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for key in (
+        "remind_after:",
+        "escalate_after:",
+        "escalate_to:",
+        "fresh_for:",
+        "editable:",
+        "approver_daily_limit:",
+        "client:",
+        "requester:",
+        "daily_total_over:",
+        "client_daily_total_over:",
+        "forbid:",
+        '"@',
+    ):
+        assert key in text, key
 
 
 def test_digest_is_the_sha256_of_the_file_bytes(tmp_path: Path) -> None:
@@ -246,7 +269,17 @@ def test_wrong_version(value: str) -> None:
             "unknown key `approvls` in rules[0] (did you mean `approvals`?)",
         ),
         ("    approvals: 2", "    colour: red", "unknown key `colour` in rules[0]"),
-        ("    approvals: 2", "    remind_after: 2h", "unknown key `remind_after` in rules[0]"),
+        ("    approvals: 2", "    remind: 2h", "unknown key `remind` in rules[0]"),
+        (
+            "  approvals: 1",
+            "  daily_total_over: 100 USD",
+            "unknown key `daily_total_over` in defaults",
+        ),
+        (
+            "    approvals: 2",
+            "    escalate_aftr: 2h",
+            "unknown key `escalate_aftr` in rules[0] (did you mean `escalate_after`?)",
+        ),
     ],
 )
 def test_unknown_keys(old: str, new: str, message: str) -> None:
@@ -266,18 +299,24 @@ def test_group_member_that_is_not_a_user_id() -> None:
     text = CONTRACT_EXAMPLE.replace("U0FIN2", "alice")
     assert only_issue(text) == (
         3,
-        "groups.finance[1]: `alice` is not a Slack user ID like U0123ABCD",
+        "groups.finance[1]: `alice` is not a Slack user ID like U0123ABCD "
+        'or a Slack user-group handle like "@finance-team"',
     )
 
 
-def test_user_group_handles_are_not_read_yet() -> None:
+def test_user_group_handles_are_read_with_the_user_ids() -> None:
     text = CONTRACT_EXAMPLE.replace("U0FIN2", '"@finance-team"')
-    assert only_issue(text)[1].startswith("groups.finance[1]: `@finance-team` is not a Slack")
+    policy = parse_policy(text)
+    assert policy.groups["finance"] == {"U0FIN1", "U0FIN3"}  # user IDs only
+    assert policy.group_definitions()["finance"].handles == ("@finance-team",)
 
 
 def test_group_members_must_be_a_list() -> None:
     text = CONTRACT_EXAMPLE.replace("[U0SALES1]", "U0SALES1")
-    assert only_issue(text) == (4, "groups.sales must be a list, like [U0123ABCD]")
+    assert only_issue(text) == (
+        4,
+        'groups.sales must be a list, like [U0123ABCD, "@finance-team"]',
+    )
 
 
 @pytest.mark.parametrize(
@@ -296,14 +335,20 @@ def test_approver_that_is_neither_a_group_nor_a_user_id() -> None:
     text = CONTRACT_EXAMPLE.replace("approvers: [finance, sales]", "approvers: [finance, sails]")
     assert only_issue(text) == (
         17,
-        "rules[1].approvers[1]: `sails` names neither a group (groups: finance, sales) "
-        "nor a Slack user ID like U0123ABCD",
+        "rules[1].approvers[1]: `sails` names neither a group (groups: finance, sales), "
+        'a Slack user ID like U0123ABCD, nor a Slack user-group handle like "@finance-team"',
     )
 
 
 def test_a_broken_group_is_reported_once_not_where_it_is_used() -> None:
     text = CONTRACT_EXAMPLE.replace("U0SALES1", "bob")
-    assert issues_of(text) == [(4, "groups.sales[0]: `bob` is not a Slack user ID like U0123ABCD")]
+    assert issues_of(text) == [
+        (
+            4,
+            "groups.sales[0]: `bob` is not a Slack user ID like U0123ABCD "
+            'or a Slack user-group handle like "@finance-team"',
+        )
+    ]
 
 
 @pytest.mark.parametrize(
