@@ -101,9 +101,10 @@ class PolicyHolder:
                 "changes": changes,
                 "file": str(self._path),
             }
-            audit.append(session, "policy.changed" if latest else "policy.loaded", "empire", facts)
-            if latest is not None:
-                outbox.enqueue(session, outbox.NOTIFY, {"event": "policy.changed", "facts": facts})
+            if latest is None:
+                return  # the first policy this database has seen: nothing changed yet
+            audit.append(session, "policy.changed", "empire", facts)
+            outbox.enqueue(session, outbox.NOTIFY, {"event": "policy.changed", "facts": facts})
 
     def _report_refusal(self, digest: str, error: PolicyFileError) -> None:
         problems = [str(issue) for issue in error.issues][:10]

@@ -299,6 +299,7 @@ class Governance:
             given = set(approvers_so_far(session, request))
             if user_id in given:
                 raise AlreadyDecided("You have already approved this request.")
+            self._ensure_within_limit(session, request, user_id)
             session.execute(
                 _INSERT_APPROVAL,
                 {
@@ -308,7 +309,6 @@ class Governance:
                     "created_at": self._now(),
                 },
             )
-            self._ensure_within_limit(session, request, user_id)
             count = len((given | {user_id}) & self._eligible_now(session, request))
             required = request.approvals_required
             records = [
@@ -485,8 +485,6 @@ class Governance:
             common: dict[str, Any] = {
                 "edits": [*request.edits, edit],
                 "card_version": ActionRequest.card_version + 1,
-                "remind_at": None,
-                "escalate_at": None,
             }
             if kind.needs_preparation:
                 transition(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -216,7 +217,8 @@ def test_malformed_commands_are_answered_with_the_usage_line_and_store_nothing(
             answer = str(body.get("text", ""))
         else:
             answer = response.text
-        if usage not in answer or says.lower() not in answer.lower() or "#" in answer:
+        # No request number: nothing was stored.
+        if usage not in answer or says.lower() not in answer.lower() or re.search(r"#\d", answer):
             wrong.append(f"{text!r} -> {answer!r}")
     assert wrong == []
     assert count(database_url, ActionRequest) == 0
