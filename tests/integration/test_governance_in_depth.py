@@ -340,3 +340,31 @@ def test_a_retry_long_after_the_approval_asks_for_it_again(
     clock.now += timedelta(hours=2)
     governance.retry(request_id, "U0FIN2")
     assert stored(sessions, request_id).state == "pending"
+
+
+def test_several_processes_remind_once(
+    sessions: sessionmaker[Session], clock: Clock, groups: Groups
+) -> None:
+    import threading
+
+    policy = parse_policy(POLICY)
+    processes = [
+        Governance(sessions, lambda: policy, clock=clock, directory=groups) for _ in range(4)
+    ]
+    request_ids = [invoice(processes[0]) for _ in range(3)]
+    clock.now += timedelta(hours=2, seconds=1)
+    barrier = threading.Barrier(len(processes))
+    done: list[int] = []
+
+    def tick(process: Governance) -> None:
+        barrier.wait()
+        done.append(process.remind_due())
+
+    threads = [threading.Thread(target=tick, args=(p,)) for p in processes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(done) == len(request_ids)
+    # Three people eligible (U0FIN1, U0FIN2, U0FIN9), one DM each per request.
+    assert len(direct_messages(sessions)) == 3 * len(request_ids)
