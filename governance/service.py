@@ -313,7 +313,10 @@ class Governance:
             required = request.approvals_required
             records = [
                 audit.Record(
-                    "approval.given", user_id, {"payload_hash": request.payload_hash}, request.id
+                    "approval.given",
+                    user_id,
+                    {"payload_hash": request.payload_hash, "policy_digest": self._policy().digest},
+                    request.id,
                 )
             ]
             if count >= required:
@@ -345,7 +348,13 @@ class Governance:
                 decision_note=reason,
                 card_version=ActionRequest.card_version + 1,
             )
-            audit.append(session, "request.denied", user_id, {"reason": reason}, request.id)
+            audit.append(
+                session,
+                "request.denied",
+                user_id,
+                {"reason": reason, "policy_digest": self._policy().digest},
+                request.id,
+            )
 
         self._decide(request_id, user_id, shown_hash, "deny", record)
 
