@@ -19,36 +19,32 @@ DENY_REASON_MAX = 500  # Stripe's limit on a metadata value, where the reason ma
 
 def build_deny_modal(button_value: str, request_id: int) -> dict[str, Any]:
     """The view for `views.open`; the card's button value comes back as `private_metadata`."""
-    if not 0 < len(button_value) <= PRIVATE_METADATA_MAX:
-        raise ValueError(f"button_value must be 1 to {PRIVATE_METADATA_MAX} characters")
-    title = messages.DENY_TITLE.format(request_id=request_id)
-    return {
-        "type": "modal",
-        "callback_id": DENY_CALLBACK_ID,
-        "private_metadata": button_value,
-        "title": _plain_text(plain(title, MODAL_TITLE_MAX)),
-        "submit": _plain_text(plain(messages.DENY_SUBMIT, MODAL_BUTTON_MAX)),
-        "close": _plain_text(plain(messages.DENY_CLOSE, MODAL_BUTTON_MAX)),
-        "blocks": [
+    reason = {
+        "type": "input",
+        "block_id": REASON_BLOCK_ID,
+        "optional": False,
+        "label": _plain_text(messages.DENY_LABEL),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": REASON_ACTION_ID,
+            "multiline": True,
+            "max_length": DENY_REASON_MAX,
+            "placeholder": _plain_text(messages.DENY_PLACEHOLDER),
+        },
+    }
+    return _modal(
+        DENY_CALLBACK_ID,
+        button_value,
+        messages.DENY_TITLE.format(request_id=request_id),
+        messages.DENY_SUBMIT,
+        [
             {
                 "type": "section",
                 "text": _plain_text(messages.DENY_PROMPT.format(request_id=request_id)),
             },
-            {
-                "type": "input",
-                "block_id": REASON_BLOCK_ID,
-                "optional": False,
-                "label": _plain_text(messages.DENY_LABEL),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": REASON_ACTION_ID,
-                    "multiline": True,
-                    "max_length": DENY_REASON_MAX,
-                    "placeholder": _plain_text(messages.DENY_PLACEHOLDER),
-                },
-            },
+            reason,
         ],
-    }
+    )
 
 
 def build_edit_modal(
@@ -56,20 +52,31 @@ def build_edit_modal(
 ) -> dict[str, Any]:
     """One input per editable field, filled with its current value; the card's button
     value comes back as `private_metadata`, so the edit applies to what was shown."""
-    if not 0 < len(button_value) <= PRIVATE_METADATA_MAX:
-        raise ValueError(f"button_value must be 1 to {PRIVATE_METADATA_MAX} characters")
-    title = messages.EDIT_TITLE.format(request_id=request_id)
-    return {
-        "type": "modal",
-        "callback_id": EDIT_CALLBACK_ID,
-        "private_metadata": button_value,
-        "title": _plain_text(plain(title, MODAL_TITLE_MAX)),
-        "submit": _plain_text(plain(messages.EDIT_SUBMIT, MODAL_BUTTON_MAX)),
-        "close": _plain_text(plain(messages.DENY_CLOSE, MODAL_BUTTON_MAX)),
-        "blocks": [
+    return _modal(
+        EDIT_CALLBACK_ID,
+        button_value,
+        messages.EDIT_TITLE.format(request_id=request_id),
+        messages.EDIT_SUBMIT,
+        [
             {"type": "section", "text": _plain_text(messages.EDIT_PROMPT)},
             *(_input(field) for field in fields),
         ],
+    )
+
+
+def _modal(
+    callback_id: str, button_value: str, title: str, submit: str, blocks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if not 0 < len(button_value) <= PRIVATE_METADATA_MAX:
+        raise ValueError(f"button_value must be 1 to {PRIVATE_METADATA_MAX} characters")
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": button_value,
+        "title": _plain_text(plain(title, MODAL_TITLE_MAX)),
+        "submit": _plain_text(plain(submit, MODAL_BUTTON_MAX)),
+        "close": _plain_text(plain(messages.DENY_CLOSE, MODAL_BUTTON_MAX)),
+        "blocks": blocks,
     }
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.harness import ServeProcess, button, card_for, card_text, request_id_of, wait_for
+from tests.e2e.harness import (
+    NOTIFY_CHANNEL,
+    ServeProcess,
+    button,
+    card_for,
+    card_text,
+    request_id_of,
+    wait_for,
+)
 from tests.fakes import slack_payloads as sp
 from tests.fakes.slack_server import FakeSlack
 
@@ -45,3 +53,15 @@ def invoice_paid(
     invoice_id = str(fake_stripe.objects("invoice")[0]["id"])
     fake_stripe.pay_invoice(invoice_id)
     return invoice_id
+
+
+def notified(fake_slack: FakeSlack, words: str, timeout: float = 15) -> str:
+    """The first message in the notify channel saying `words`, once it is there."""
+
+    def find() -> str | None:
+        for message in fake_slack.messages(NOTIFY_CHANNEL):
+            if words in message.get("text", ""):
+                return str(message["text"])
+        return None
+
+    return wait_for(find, timeout=timeout, what=f"a notification saying {words!r}")

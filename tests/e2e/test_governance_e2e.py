@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from tests.e2e.flows import card_saying, click
+from tests.e2e.flows import card_saying, click, notified
 from tests.e2e.harness import (
     NOTIFY_CHANNEL,
     ServeProcess,
@@ -70,16 +70,6 @@ def ask(bot: ServeProcess, fake_slack: FakeSlack, text: str, user: str) -> int:
     request_id = request_id_of(bot.command(text, user))
     wait_for(lambda: card_for(fake_slack, request_id), what=f"the card of #{request_id}")
     return request_id
-
-
-def notified(fake_slack: FakeSlack, words: str, timeout: float = 15) -> str:
-    def find() -> str | None:
-        for message in fake_slack.messages(NOTIFY_CHANNEL):
-            if words in message.get("text", ""):
-                return str(message["text"])
-        return None
-
-    return wait_for(find, timeout=timeout, what=f"a notification saying {words!r}")
 
 
 def direct_messages_to(fake_slack: FakeSlack, user: str) -> list[str]:

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.flows import ask, card_saying, click, invoice_paid
-from tests.e2e.harness import NOTIFY_CHANNEL, ServeProcess, card_text, wait_for
+from tests.e2e.flows import ask, card_saying, click, invoice_paid, notified
+from tests.e2e.harness import ServeProcess, card_text, wait_for
 from tests.fakes import slack_payloads as sp
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
-
-
-def notified(fake_slack: FakeSlack, words: str) -> str:
-    def find() -> str | None:
-        for message in fake_slack.messages(NOTIFY_CHANNEL):
-            if words in message.get("text", ""):
-                return str(message["text"])
-        return None
-
-    return wait_for(find, what=f"a notification saying {words!r}")
 
 
 def test_an_invoice_shows_in_clients_status_and_revenue(

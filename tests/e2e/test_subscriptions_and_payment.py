@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.flows import ask, card_saying, click, invoice_paid
-from tests.e2e.harness import NOTIFY_CHANNEL, ServeProcess, wait_for
+from tests.e2e.flows import ask, card_saying, click, invoice_paid, notified
+from tests.e2e.harness import ServeProcess, wait_for
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.stripe_objects import StripeObject
 from tests.fakes.stripe_server import FakeStripe
@@ -39,16 +39,6 @@ def known_client(bot: ServeProcess, fake_slack: FakeSlack, fake_stripe: FakeStri
     invoice_paid(bot, fake_slack, fake_stripe, amount="$100")
     wait_for(lambda: "`acme`" in bot.command("clients", "U0REQ"), what="acme in the registry")
     return fake_stripe.objects("customer")[0]
-
-
-def notified(fake_slack: FakeSlack, words: str) -> str:
-    def find() -> str | None:
-        for message in fake_slack.messages(NOTIFY_CHANNEL):
-            if words in message.get("text", ""):
-                return str(message["text"])
-        return None
-
-    return wait_for(find, what=f"a notification saying {words!r}")
 
 
 def test_a_subscription_is_invoiced_and_shows_its_effect_on_mrr(

@@ -16,7 +16,10 @@ from slack_sdk.models.views import View
 
 from bot import messages
 from bot.blocks import CARD_STATES, CardView, build_card, build_deny_modal
+from bot.blocks.cards import Edit
+from bot.blocks.modals import build_edit_modal, edited_values
 from bot.escape import slack_length
+from governance.actions.base import EditableField
 
 EXPIRES = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 HOSTED = "<https://invoice.stripe.com/i/acct_1/test_1|Hosted invoice>"
@@ -315,3 +318,51 @@ def test_deny_modal_title_fits_for_any_request_id() -> None:
 def test_deny_modal_refuses_metadata_slack_would_reject() -> None:
     with pytest.raises(ValueError, match="button_value"):
         build_deny_modal("x" * 3001, 12)
+
+
+# -- edits ------------------------------------------------------------------------------
+
+
+def test_an_editable_pending_card_has_edit_after_approve_and_deny() -> None:
+    assert [b[1] for b in buttons(card(editable=True))] == ["approve", "deny", "edit"]
+    assert buttons(card(editable=True, state="approved")) == []
+
+
+def test_the_card_shows_what_the_last_edit_changed_escaped() -> None:
+    edits = (
+        Edit("U0REQ", (("Amount", "$1.00", "$2.00"),)),
+        Edit("U0SALES1", (("Amount", "$2.00", "$1,500.00"), ("Description", ATTACK, "Redesign"))),
+    )
+    blocks = card(edits=edits)
+    assert_valid_block_kit(blocks)
+    note = of_type(blocks, "context")[0]["elements"][0]["text"]
+    assert note.startswith(":pencil2: Edited by <@U0SALES1>: Amount $2.00 → $1,500.00")
+    assert "(edited 2 times)" in note
+    assert "no longer count" in note
+    for attack in ("<!channel>", "<@U123>", "<http://x|y>"):
+        assert attack not in note
+
+
+def test_the_edit_modal_offers_each_field_filled_in() -> None:
+    fields = [
+        EditableField("amount", "Amount", "$1,500.00"),
+        EditableField("description", "Description", "x" * 600, multiline=True),
+    ]
+    modal = build_edit_modal("12:ab34", 12, fields)
+    View(**modal).validate_json()
+    assert (modal["callback_id"], modal["private_metadata"]) == ("edit_request", "12:ab34")
+    inputs = [b for b in modal["blocks"] if b["type"] == "input"]
+    assert (inputs[0]["block_id"], inputs[0]["element"]["initial_value"]) == ("amount", "$1,500.00")
+    assert len(inputs[1]["element"]["initial_value"]) == 500  # within the input's limit
+
+
+def test_submitted_values_are_read_by_field() -> None:
+    view = {
+        "state": {
+            "values": {
+                "amount": {"value": {"type": "plain_text_input", "value": "900"}},
+                "description": {"value": {"type": "plain_text_input", "value": None}},
+            }
+        }
+    }
+    assert edited_values(view) == {"amount": "900", "description": ""}
