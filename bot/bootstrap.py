@@ -12,7 +12,10 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
+from bot.api.app import CALLBACKS, ApiDeps, build_api
+from bot.api.callbacks import CallbackSender
 from bot.foreground import Foreground
 from bot.listeners import ListenerDeps
 from bot.policy_holder import PolicyHolder
@@ -22,15 +25,16 @@ from bot.settings import Settings, secret
 from bot.slack_app import build_bolt_app
 from bot.slack_directory import SlackDirectory
 from bot.slack_sync import SlackSync
-from bot.web import build_web_app
+from bot.web import Endpoint, build_web_app
 from bot.workers import EXECUTE, EXPIRE, PREPARE, SLACK, Loop, Workers
-from governance import audit_witness
+from governance import audit_witness, vault
 from governance.executor import Executor, process_owner
 from governance.policy import Policy, load_policy
 from governance.ports import PaymentGateway
 from governance.reconcile import reconcile
 from governance.schedule import Job, daily_at
 from governance.service import Governance
+from governance.timers import Timers
 from integrations.stripe_gateway import StripeGateway
 from integrations.unconfigured import UnconfiguredGateway
 from storage.db import checkpoint, make_engine, make_session_factory, read_only
@@ -71,8 +75,12 @@ def payment_gateway(settings: Settings) -> PaymentGateway:
 
 
 def build(
-    settings: Settings, policy: Policy | None = None, signing_key: bytes | None = None
+    settings: Settings,
+    policy: Policy | None = None,
+    signing_key: bytes | None = None,
+    api_pepper: bytes | None = None,
 ) -> Container:
+    """The running parts; the REST API is served only when `api_pepper` is given."""
     engine = make_engine(settings.DATABASE_URL)
     sessions = make_session_factory(engine)
     policy = policy or load_policy(settings.EMPIRE_POLICY_FILE)
@@ -111,6 +119,15 @@ def build(
         clock=utcnow,
     )
 
+    rotation_reminders = Job(
+        sessions,
+        vault.JOB,
+        lambda _last_run: vault.Vault(sessions, [], utcnow).remind(),
+        daily_at(settings.EMPIRE_RECONCILE_HOUR),
+        process_owner(),
+        clock=utcnow,
+    )
+
     def prepare_all() -> int:
         waiting = governance.awaiting_preparation()
         for request_id in waiting:
@@ -123,7 +140,7 @@ def build(
         [
             Loop(PREPARE, prepare_all, 1.0, slack_loop.wake, give_way),
             Loop(EXECUTE, executor.run_ready, 1.0, slack_loop.wake, give_way),
-            Loop(EXPIRE, lambda: timers(governance), 5.0, slack_loop.wake, give_way),
+            Loop(EXPIRE, Timers(sessions, utcnow).run, 5.0, slack_loop.wake, give_way),
             Loop("checkpoint", lambda: checkpoint(engine), 2.0, give_way=give_way),
             Loop(RECONCILE, reconciliation.run_if_due, 60.0, slack_loop.wake, give_way),
             Loop("policy", holder.check, 5.0, slack_loop.wake, give_way),
@@ -135,8 +152,14 @@ def build(
                 slack_loop.wake,
                 give_way,
             ),
+            Loop(vault.JOB, rotation_reminders.run_if_due, 60.0, slack_loop.wake, give_way),
             slack_loop,
         ]
+        + (
+            [Loop(CALLBACKS, CallbackSender(sessions, api_pepper).run_once, 2.0)]
+            if api_pepper
+            else []
+        )
     )
     deps = ListenerDeps(
         governance=governance,
@@ -151,20 +174,26 @@ def build(
         directory=directory,
     )
     bolt = build_bolt_app(client, secret(settings.SLACK_SIGNING_SECRET), deps)
+    api = None
+    if api_pepper:
+        pepper = api_pepper
+
+        def api(webhook: Endpoint) -> ASGIApp:
+            deps = ApiDeps(
+                sessions,
+                governance,
+                pepper,
+                settings.EMPIRE_CURRENCY,
+                workers.wake,
+                stripe_webhook=webhook,
+                foreground=foreground,
+            )
+            return build_api(deps)
+
     web = build_web_app(
-        bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), gateway, workers, foreground
+        bolt, sessions, secret(settings.STRIPE_WEBHOOK_SECRET), gateway, workers, foreground, api
     )
     return Container(settings, engine, sessions, governance, workers, client, bolt, web, holder)
-
-
-def timers(governance: Governance) -> int:
-    """What waiting requests need as time passes: expiry, reminders, escalation, freshness."""
-    return (
-        len(governance.expire_due())
-        + governance.remind_due()
-        + governance.escalate_due()
-        + len(governance.lapse_stale_approvals())
-    )
 
 
 def reconcile_since(

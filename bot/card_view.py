@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.blocks.cards import CardView, Edit
 from governance.actions import kind_of
-from governance.service import approvers_so_far
+from governance.requests import approvers_so_far
 from storage.models import ActionRequest
 
 
@@ -45,7 +45,15 @@ def card_view(session: Session, request: ActionRequest) -> CardView:
         failure_reason=request.failure_reason,
         editable=request.editable and bool(kind.editable(request.payload)),
         edits=tuple(_edit(edit) for edit in request.edits),
+        api_client=_api_client(request.origin),
     )
+
+
+def _api_client(origin: dict[str, Any] | None) -> str | None:
+    """The token's name when the request came over the REST API."""
+    if origin and origin.get("via") == "api":
+        return str(origin.get("token_name") or "unnamed")
+    return None
 
 
 def _edit(edit: dict[str, Any]) -> Edit:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from pydantic import ValidationError
 
 from bot.findings import describe_finding
+from bot.secrets_cli import resolved, secrets_app
 from bot.settings import Settings
 from governance.ports import ExternalError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 app = typer.Typer(
     help="Business Empire: money and marketplace work, approved in Slack.",
@@ -25,6 +29,9 @@ policy_app = typer.Typer(help="The approval policy file.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+api_token_app = typer.Typer(help="Tokens of the REST API.", no_args_is_help=True)
+app.add_typer(api_token_app, name="api-token")
+app.add_typer(secrets_app, name="secrets")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -122,16 +129,20 @@ def audit_verify(
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.signing_key import SigningKeyError, signing_key
+    from bot.vault_settings import vault_references
     from governance import audit, signatures
     from storage.db import make_engine, make_session_factory, read_only
 
     through = cast("audit.Checkpoint | None", checkpoint)
     settings = load_settings()
+    writable = make_session_factory(make_engine(settings.DATABASE_URL))
+    if vault_references(settings):  # EMPIRE_SIGNING_KEY=vault:…; the read is access-logged
+        settings = resolved(settings, writable)
     try:
         key = signing_key(settings, create=False)
     except SigningKeyError as exc:
         raise fail(str(exc), 2) from None
-    sessions = read_only(make_session_factory(make_engine(settings.DATABASE_URL)))
+    sessions = read_only(writable)
     try:
         with sessions.begin() as session:
             located = audit.locate(session, through) if through else None
@@ -217,6 +228,7 @@ def audit_checkpoint() -> None:
     engine = make_engine(settings.DATABASE_URL)
     upgrade(engine)
     sessions = make_session_factory(engine)
+    settings = resolved(settings, sessions)  # `vault:` settings read
     with sessions.begin() as session:
         taken = audit_witness.take(session, utcnow())
         last = None if taken else audit_witness.last_checkpoint(session)
@@ -254,6 +266,7 @@ def reconcile(
     engine = make_engine(settings.DATABASE_URL)
     upgrade(engine)
     sessions = make_session_factory(engine)
+    settings = resolved(settings, sessions)  # `vault:` settings read
     try:
         result = run_reconciliation(
             sessions, payment_gateway(settings), since=utcnow() - timedelta(days=days)
@@ -332,6 +345,104 @@ def policy_check(
     for warning in policy.warnings:
         typer.echo(f"warning: {warning}")
     typer.echo(f"OK: {target}: {len(policy.rules)} rules, digest {policy.digest[:12]}")
+
+
+def _api_tokens() -> tuple[sessionmaker[Session], bytes]:
+    """The migrated database's sessions and the pepper (made here when missing)."""
+    from bot.api.pepper import PepperError, api_pepper
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+
+    settings = load_settings()
+    engine = make_engine(settings.DATABASE_URL)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    settings = resolved(settings, sessions)  # the pepper may live in the vault
+    try:
+        pepper = api_pepper(settings, create=True)
+    except (PepperError, OSError) as exc:
+        raise fail(str(exc), 2) from None
+    assert pepper is not None
+    return sessions, pepper
+
+
+@api_token_app.command("create")
+def api_token_create(
+    name: Annotated[str, typer.Argument(help="A name for the program that uses it, e.g. crm.")],
+    scopes: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: payments:write, payments:read, actions:read.",
+        ),
+    ],
+) -> None:
+    """Make a token; it is printed once, with its callback secret, and stored only hashed."""
+    from bot.api import tokens
+    from governance import audit
+
+    sessions, pepper = _api_tokens()
+    try:
+        wanted = tokens.parse_scopes(scopes)
+        with sessions.begin() as session:
+            created = tokens.create(session, pepper, name, wanted)
+            audit.append(
+                session,
+                "api_token.created",
+                "cli",
+                {"name": name, "prefix": created.token[: tokens.PREFIX_SHOWN], "scopes": wanted},
+            )
+    except tokens.TokenError as exc:
+        raise fail(str(exc), 2) from None
+    typer.echo(f"token: {created.token}")
+    typer.echo(f"callback secret: {created.callback_secret}")
+    typer.echo(f"scopes: {','.join(created.scopes)}")
+    typer.echo("Keep both now: they are not shown again.", err=True)
+
+
+@api_token_app.command("list")
+def api_token_list() -> None:
+    """Every token: name, prefix, scopes, created, last used, revoked (never the token)."""
+    from bot.api import tokens
+
+    sessions, _pepper = _api_tokens()
+    with sessions.begin() as session:
+        rows = [
+            (
+                token.name,
+                token.prefix + "…",
+                ",".join(token.scopes),
+                tokens.describe_time(token.created_at),
+                tokens.describe_time(token.last_used_at),
+                tokens.describe_time(token.revoked_at),
+            )
+            for token in tokens.all_tokens(session)
+        ]
+    if not rows:
+        typer.echo("No API tokens (`empire api-token create NAME --scopes …` makes one).")
+        return
+    header = ("NAME", "PREFIX", "SCOPES", "CREATED", "LAST USED", "REVOKED")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+@api_token_app.command("revoke")
+def api_token_revoke(
+    name: Annotated[str, typer.Argument(help="The token's name.")],
+) -> None:
+    """Revoke a token at once; its requests already made stay as they are."""
+    from bot.api import tokens
+    from governance import audit
+
+    sessions, _pepper = _api_tokens()
+    try:
+        with sessions.begin() as session:
+            token = tokens.revoke(session, name)
+            audit.append(session, "api_token.revoked", "cli", {"name": name})
+            when = tokens.describe_time(token.revoked_at)
+    except tokens.TokenError as exc:
+        raise fail(str(exc), 1) from None
+    typer.echo(f"revoked {name} (since {when} UTC)")
 
 
 def main() -> None:

@@ -131,6 +131,7 @@ NOTE = "note"
 # Approval cards.
 FIELD_EMPTY = "—"
 CONTEXT_REQUESTER = "Requested by {user}"
+API_CLIENT = "API client `{name}`"
 CONTEXT_RULE = "Rule: *{rule}*"
 CONTEXT_APPROVALS = "Approvals: {count} of {required}"
 CONTEXT_APPROVED_BY = " ({users})"
@@ -212,6 +213,10 @@ NOTIFY_POLICY_CHANGED = ":scroll: *The approval policy changed* (now `{digest}`)
 NOTIFY_POLICY_REFUSED = (
     "*The policy file {file} no longer loads*; the previous policy stays in force until it does:"
 )
+NOTIFY_SECRETS_DUE = ":key: Secrets due for rotation within a week (`empire secrets rotate NAME`):"
+NOTIFY_SECRETS_OVERDUE = ":key: *Secrets overdue for rotation* (`empire secrets rotate NAME`):"
+NOTIFY_ROTATION_DUE_LINE = "• `{name}` (owner {owner}): due {due}"
+NOTIFY_ROTATION_OVERDUE_LINE = "• `{name}` (owner {owner}): *overdue* since {due}"
 NOTIFY_LOUD = ":rotating_light: <!here> "
 DM_REMINDER = (
     ":hourglass: Request #{request_id} ({title}: {fields}) from {requester} is still waiting "

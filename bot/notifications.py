@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import messages
-from bot.blocks.cards import CardView
-from bot.escape import escape_mrkdwn, mention_user
+from bot.blocks.cards import CardView, requester_text
+from bot.escape import escape_mrkdwn
 from bot.findings import describe
 from bot.grammar import usage_of_action
 from governance.money import KNOWN_CURRENCIES, Money
@@ -40,7 +40,7 @@ def render_direct(body: dict[str, Any], card: CardView) -> str:
         request_id=card.request_id,
         title=escape_mrkdwn(card.title),
         fields=fields,
-        requester=mention_user(card.requester),
+        requester=requester_text(card),
         where=where,
     )
 
@@ -159,6 +159,22 @@ def _policy_refused(facts: Facts) -> str:
     return "\n".join([head, *(f"• {line}" for line in problems)])
 
 
+def _rotation_due(facts: Facts) -> str:
+    overdue = bool(facts.get("overdue"))
+    line = messages.NOTIFY_ROTATION_OVERDUE_LINE if overdue else messages.NOTIFY_ROTATION_DUE_LINE
+    lines = [
+        line.format(
+            name=escape_mrkdwn(str(entry.get("name")), 120),
+            owner=escape_mrkdwn(str(entry.get("owner")), 120),
+            due=escape_mrkdwn(str(entry.get("due", ""))[:10]),
+        )
+        for entry in (facts.get("secrets") or [])[:50]
+        if isinstance(entry, dict)
+    ]
+    head = messages.NOTIFY_SECRETS_OVERDUE if overdue else messages.NOTIFY_SECRETS_DUE
+    return "\n".join([head, *lines])
+
+
 _WRITERS: dict[str, Callable[[Facts], str]] = {
     "invoice.paid": _invoice_paid,
     "invoice.payment_failed": _about_invoice(messages.NOTIFY_PAYMENT_FAILED),
@@ -180,6 +196,7 @@ _WRITERS: dict[str, Callable[[Facts], str]] = {
     "policy.changed": _policy_changed,
     "policy.refused": _policy_refused,
     "audit.checkpoint": _audit_checkpoint,
+    "vault.rotation_due": _rotation_due,
 }
 
 

@@ -8,14 +8,17 @@ from types import FrameType
 
 import uvicorn
 
+from bot.api.pepper import PepperError, api_pepper
 from bot.bootstrap import build
 from bot.settings import Settings, secret
 from bot.signing_key import SigningKeyError, signing_key
+from bot.vault_settings import VaultSettingError, resolve
 from governance.policy import PolicyFileError, load_policy
-from storage.db import make_engine
+from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+ACTOR = "empire serve"  # who reads the vault secrets the settings name
 
 
 class ServeError(Exception):
@@ -37,15 +40,23 @@ def run(settings: Settings, host: str, port: int) -> None:
         more = f" (and {len(exc.issues) - 1} more)" if len(exc.issues) > 1 else ""
         raise ServeError(f"EMPIRE_POLICY_FILE: {exc.issues[0]}{more}") from None
     try:
-        upgrade(make_engine(settings.DATABASE_URL))
+        engine = make_engine(settings.DATABASE_URL)
+        upgrade(engine)
     except Exception as exc:
         # One line, and never the URL itself: it may hold a password.
         raise ServeError(f"DATABASE_URL: cannot open the database: {type(exc).__name__}") from None
+    try:  # settings naming a vault secret (`vault:<name>`) get its value
+        settings = resolve(settings, make_session_factory(engine), ACTOR)
+    except VaultSettingError as exc:
+        raise ServeError(str(exc)) from None
+    finally:
+        engine.dispose()
     try:
         key = signing_key(settings, create=True)
-    except (SigningKeyError, OSError) as exc:
+        pepper = api_pepper(settings, create=True)
+    except (SigningKeyError, PepperError, OSError) as exc:
         raise ServeError(str(exc)) from None
-    container = build(settings, policy, key)
+    container = build(settings, policy, key, pepper)
     container.policy.start()  # recorded (a change since the last run announced), groups read
     container.workers.start()
     socket_mode = None

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     STRIPE_API_BASE: str = "https://api.stripe.com"
     STRIPE_WEBHOOK_SECRET: SecretStr | None = None
     EMPIRE_SIGNING_KEY: SecretStr | None = None
+    EMPIRE_API_PEPPER: SecretStr | None = None
+    EMPIRE_MASTER_KEY: SecretStr | None = None
     EMPIRE_RECONCILE_HOUR: int = Field(default=6, ge=0, le=23)
     EMPIRE_AUDIT_CHECKPOINT_EVERY: timedelta = timedelta(hours=6)
 

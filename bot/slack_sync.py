@@ -155,12 +155,12 @@ class SlackSync:
 
     def deliver_outbox(self) -> int:
         with self._reads.begin() as session:
-            if not outbox.has_due(session):
+            if not outbox.has_due(session, outbox.SLACK_KINDS):
                 return 0
         with self._sessions.begin() as session:
             due = [
                 (message.id, message.kind, dict(message.body), message.attempts)
-                for message in outbox.claim_due(session, LEASE, limit=5)
+                for message in outbox.claim_due(session, LEASE, limit=5, kinds=outbox.SLACK_KINDS)
             ]
         for message_id, kind, body, attempts in due:
             self._give_way()

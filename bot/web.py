@@ -1,4 +1,4 @@
-"""The HTTP routes of `empire serve`: Slack, Stripe webhooks and a health check."""
+"""The HTTP routes of `empire serve`: Slack, Stripe webhooks, a health check, the REST API."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from bot.foreground import Foreground
 from bot.workers import SLACK, Workers
@@ -24,6 +25,7 @@ from storage.db import read_only
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20  # Slack and Stripe payloads are far smaller
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def build_web_app(
@@ -33,6 +35,7 @@ def build_web_app(
     stripe: PaymentGateway,
     workers: Workers,
     foreground: Foreground,
+    api: Callable[[Endpoint], ASGIApp] | None = None,
 ) -> Starlette:
     reads = read_only(sessions)
 
@@ -57,6 +60,38 @@ def build_web_app(
             background=BackgroundTask(_on_loop(wake)),
         )
 
+    stripe_webhook = stripe_webhook_endpoint(sessions, stripe_webhook_secret, stripe, workers)
+
+    async def healthz(_: Request) -> Response:
+        def ping() -> None:
+            with reads.begin() as session:
+                session.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:
+            log.warning("health check: database did not answer: %s", exc)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    routes: list[BaseRoute] = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if api is not None:  # the REST API; `/payments/webhook` there is `stripe_webhook`
+        routes.append(Mount("/api/business", app=api(stripe_webhook)))
+    return Starlette(routes=routes)
+
+
+def stripe_webhook_endpoint(
+    sessions: sessionmaker[Session],
+    stripe_webhook_secret: str,
+    stripe: PaymentGateway,
+    workers: Workers,
+) -> Endpoint:
+    """`POST /stripe/webhook` (and its alias in the REST API): Stripe-signed, else 400."""
+
     async def stripe_webhook(request: Request) -> Response:
         body = await request.body()
         if len(body) > MAX_BODY:
@@ -74,25 +109,7 @@ def build_web_app(
         status = 500 if receipt is webhooks.Receipt.FAILED else 200
         return JSONResponse({"received": receipt.value}, status_code=status)
 
-    async def healthz(_: Request) -> Response:
-        def ping() -> None:
-            with reads.begin() as session:
-                session.execute(text("SELECT 1"))
-
-        try:
-            await run_in_threadpool(ping)
-        except Exception as exc:
-            log.warning("health check: database did not answer: %s", exc)
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/stripe/webhook", stripe_webhook, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ]
-    )
+    return stripe_webhook
 
 
 def _on_loop(call: Callable[[], None]) -> Callable[[], Awaitable[None]]:

@@ -32,8 +32,7 @@ from governance.actions import kind_of
 from governance.actions.base import Outcome, Payload
 from governance.errors import ActionRefused, AlreadyDecided
 from governance.ports import CallScope, ExternalError, PaymentGateway, TransientError
-from governance.requests import State, transition
-from governance.service import approvers_so_far
+from governance.requests import State, approvers_so_far, transition
 from storage.db import read_only
 from storage.models import ActionRequest, ActionStep
 from storage.types import utcnow

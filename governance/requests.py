@@ -1,11 +1,14 @@
 """The action request's state machine; every transition is a compare-and-set update.
 
     received ─► pending ─► approved ─► executing ─► succeeded
-        │          │  ▲                    │
-        ▼          │  └──── (retry) ◄──── failed
-    rejected       ├─► denied
+        │  ▲       │  ▲  ▲     │                │
+        ▼  └ edit ─┤  │  └ lapsed ┘ (not run    │
+    rejected       │  └────────── in time)      │
+    cancelled      │  ▲                          ▼
+                   │  └── (retry, when lapsed) failed ─► (retry) approved
+                   ├─► denied
                    ├─► expired
-                   └─► cancelled
+                   └─► cancelled (withdrawn; also from received)
 
 Two clicks, two processes or a retry racing for the same transition: the UPDATE's
 WHERE names the state it expects, so exactly one of them changes a row.
@@ -16,11 +19,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from governance.errors import AlreadyDecided
-from storage.models import ActionRequest
+from governance import outcomes
+from governance.errors import AlreadyDecided, RequestNotFound
+from storage.models import ActionRequest, Approval
 from storage.types import utcnow
 
 
@@ -86,3 +90,31 @@ def transition(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise AlreadyDecided(f"request #{request.id} changed while it was being decided")
     session.refresh(request)
+    outcomes.on_transition(session, request)  # an API client's callback, at an end state
+
+
+def load_request(session: Session, request_id: int) -> ActionRequest:
+    request = session.get(ActionRequest, request_id)
+    if request is None:
+        raise RequestNotFound(f"There is no request #{request_id}.")
+    return request
+
+
+def lock_request(session: Session, request_id: int) -> ActionRequest:
+    """Load the request and hold its row until commit: decisions on it queue up."""
+    request = session.execute(
+        select(ActionRequest).where(ActionRequest.id == request_id).with_for_update()
+    ).scalar_one_or_none()
+    if request is None:
+        raise RequestNotFound(f"There is no request #{request_id}.")
+    return request
+
+
+def approvers_so_far(session: Session, request: ActionRequest) -> list[str]:
+    """Who approved what the card shows now: the same payload, and not before a lapse."""
+    query = select(Approval.user_id).where(
+        Approval.request_id == request.id, Approval.payload_hash == request.payload_hash
+    )
+    if request.approvals_since is not None:
+        query = query.where(Approval.created_at >= request.approvals_since)
+    return list(session.execute(query.order_by(Approval.id)).scalars())

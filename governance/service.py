@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from governance import audit
+from governance import audit, outcomes, timers
 from governance.actions import kind_of
 from governance.actions.base import EditableField, Payload
 from governance.canonical import canonical_json, sha256_hex
@@ -27,13 +27,12 @@ from governance.errors import (
     NotTheRequester,
     OverApproverLimit,
     RequestExpired,
-    RequestNotFound,
     SelfApproval,
     StaleCard,
 )
 from governance.policy import Asked, Decision, Directory, Policy, approver_limit_refusal
 from governance.ports import ExternalError, PaymentGateway, TransientError
-from governance.requests import State, transition
+from governance.requests import State, approvers_so_far, load_request, lock_request, transition
 from governance.totals import RequestTotals
 from storage import outbox
 from storage.db import read_only
@@ -132,6 +131,8 @@ class Governance:
         with self._engine.begin() as connection:
             request_id = connection.execute(_INSERT_REQUEST, columns).scalar_one()
             audit.append_many(connection, [replace(r, request_id=request_id) for r in records])
+            if columns["state"] == State.REJECTED.value:
+                outcomes.on_rejected_at_submit(connection, ActionRequest(id=request_id, **columns))
         return Submitted(
             request_id,
             State(columns["state"]),
@@ -153,7 +154,7 @@ class Governance:
     def prepare(self, request_id: int, gateway: PaymentGateway) -> None:
         """Read from the outside world what the card must show, then open it for approval."""
         with self._reads.begin() as session:
-            request = _load(session, request_id)
+            request = load_request(session, request_id)
             if request.state != State.RECEIVED.value:
                 return
             action, payload, requester = request.action, dict(request.payload), request.requester
@@ -169,7 +170,7 @@ class Governance:
         except (ActionRefused, ExternalError) as exc:
             opening = exc.reason if isinstance(exc, ExternalError) else str(exc)
         with self._sessions.begin() as session:
-            request = _lock(session, request_id)
+            request = lock_request(session, request_id)
             if request.state != State.RECEIVED.value:
                 return
             if isinstance(opening, str):
@@ -383,7 +384,7 @@ class Governance:
         """Run a click on the locked request; a refusal changes nothing but the audit log."""
         refusal: ClickRefused | None = None
         with self._sessions.begin() as session:
-            request = _lock(session, request_id)
+            request = lock_request(session, request_id)
             try:
                 act(session, request)
             except ClickRefused as exc:
@@ -411,7 +412,7 @@ class Governance:
             )
         # Only someone who may decide gets this far: nobody else's click changes anything.
         if request.expires_at is not None and self._now() >= request.expires_at:
-            self._expire(session, request)
+            timers.expire(session, request)
             raise RequestExpired(f"Request #{request.id} has expired.")
         if shown_hash != request.payload_hash:
             raise StaleCard(
@@ -441,8 +442,8 @@ class Governance:
                 raise AlreadyDecided(f"Request #{request.id} is {request.state}, not failed.")
             if user_id not in request.approvers:
                 raise NotAnApprover(f"Only an approver of #{request.id} may retry it.")
-            if self._lapsed(request):
-                self._ask_again(session, request, attempt=ActionRequest.attempt + 1)
+            if timers.lapsed(request, self._now()):
+                timers.ask_again(session, request, self._now(), attempt=ActionRequest.attempt + 1)
                 return
             transition(
                 session,
@@ -572,158 +573,6 @@ class Governance:
                 "edit the current card."
             )
 
-    # -- freshness ----------------------------------------------------------------------
-
-    def _lapsed(self, request: ActionRequest) -> bool:
-        """Approved longer ago than the policy lets an approval stand unexecuted."""
-        if request.fresh_for_seconds is None or request.approved_at is None:
-            return False
-        return self._now() - request.approved_at > timedelta(seconds=request.fresh_for_seconds)
-
-    def _ask_again(self, session: Session, request: ActionRequest, **changes: Any) -> None:
-        """Approvals too old to act on: the same card asks the approvers to confirm again."""
-        now = self._now()
-        transition(
-            session,
-            request,
-            State.PENDING,
-            approvals_since=now,
-            approved_at=None,
-            failure_reason=None,
-            expires_at=now + (request.expires_at - request.created_at)
-            if request.expires_at
-            else None,
-            card_version=ActionRequest.card_version + 1,
-            **changes,
-        )
-        audit.append(
-            session,
-            "request.reconfirm",
-            "empire",
-            {"fresh_for_seconds": request.fresh_for_seconds},
-            request.id,
-        )
-        outbox.reply(
-            session,
-            request.origin,
-            f"Request #{request.id} was approved too long ago to run now; "
-            "it waits for approval again.",
-        )
-
-    def lapse_stale_approvals(self) -> list[int]:
-        """Approved requests not executed within their freshness window go back for approval."""
-        with self._reads.begin() as session:
-            candidates = list(
-                session.execute(
-                    select(ActionRequest.id).where(
-                        ActionRequest.state == State.APPROVED.value,
-                        ActionRequest.fresh_for_seconds.is_not(None),
-                    )
-                ).scalars()
-            )
-        lapsed = []
-        for request_id in candidates:
-            with self._sessions.begin() as session:
-                request = _lock(session, request_id)
-                if request.state == State.APPROVED.value and self._lapsed(request):
-                    self._ask_again(session, request)
-                    lapsed.append(request_id)
-        return lapsed
-
-    # -- time ---------------------------------------------------------------------------
-
-    def expire_due(self) -> list[int]:
-        with self._reads.begin() as session:
-            due = list(
-                session.execute(
-                    select(ActionRequest.id).where(
-                        ActionRequest.state == State.PENDING.value,
-                        ActionRequest.expires_at <= self._now(),
-                    )
-                ).scalars()
-            )
-        expired = []
-        for request_id in due:
-            with self._sessions.begin() as session:
-                request = _lock(session, request_id)
-                if request.state == State.PENDING.value:
-                    self._expire(session, request)
-                    expired.append(request_id)
-        return expired
-
-    def remind_due(self) -> int:
-        """DM the eligible approvers who have not decided, once, when the wait is long."""
-        reminded = 0
-        for request_id in self._due(ActionRequest.remind_at):
-            with self._sessions.begin() as session:
-                request = _lock(session, request_id)
-                if not self._still_due(request, request.remind_at):
-                    continue
-                request.remind_at = None
-                waiting = self._undecided(session, request, request.approvers)
-                self._ask_by_dm(session, request, waiting, "reminder")
-                audit.append(session, "request.reminded", "empire", {"users": waiting}, request.id)
-                reminded += 1
-        return reminded
-
-    def escalate_due(self) -> int:
-        """After the longer wait, the escalation group may approve too, and is asked to."""
-        escalated = 0
-        for request_id in self._due(ActionRequest.escalate_at):
-            with self._sessions.begin() as session:
-                request = _lock(session, request_id)
-                if not self._still_due(request, request.escalate_at):
-                    continue
-                added = [u for u in request.escalate_to if u not in request.approvers]
-                added = [u for u in added if u != request.requester]
-                request.escalate_at = None
-                request.approvers = [*request.approvers, *added]
-                if request.escalation_hint:
-                    request.approver_hint = f"{request.approver_hint} or {request.escalation_hint}"
-                request.card_version = request.card_version + 1
-                self._ask_by_dm(session, request, added, "escalation")
-                audit.append(session, "request.escalated", "empire", {"users": added}, request.id)
-                escalated += 1
-        return escalated
-
-    def _due(self, column: Any) -> list[int]:
-        with self._reads.begin() as session:
-            return list(
-                session.execute(
-                    select(ActionRequest.id).where(
-                        ActionRequest.state == State.PENDING.value, column <= self._now()
-                    )
-                ).scalars()
-            )
-
-    def _still_due(self, request: ActionRequest, when: datetime | None) -> bool:
-        # Another process may have done it since the list was read: the row lock settles it.
-        return request.state == State.PENDING.value and when is not None and when <= self._now()
-
-    def _undecided(self, session: Session, request: ActionRequest, users: list[str]) -> list[str]:
-        given = set(approvers_so_far(session, request))
-        return [u for u in users if u not in given and u != request.requester]
-
-    def _ask_by_dm(
-        self, session: Session, request: ActionRequest, users: list[str], why: str
-    ) -> None:
-        for user in users:
-            outbox.enqueue(
-                session,
-                outbox.DIRECT,
-                {
-                    "user": user,
-                    "request_id": request.id,
-                    "why": why,
-                    "channel": request.card_channel,
-                },
-            )
-
-    def _expire(self, session: Session, request: ActionRequest) -> None:
-        transition(session, request, State.EXPIRED, card_version=ActionRequest.card_version + 1)
-        audit.append(session, "request.expired", "empire", {}, request.id)
-        outbox.reply(session, request.origin, f"Request #{request.id} expired without a decision.")
-
 
 _NO_LONGER_PENDING = {
     State.RECEIVED.value: "is not open for approval yet",
@@ -736,33 +585,6 @@ _NO_LONGER_PENDING = {
     State.CANCELLED.value: "was cancelled",
     State.REJECTED.value: "was refused",
 }
-
-
-def _load(session: Session, request_id: int) -> ActionRequest:
-    request = session.get(ActionRequest, request_id)
-    if request is None:
-        raise RequestNotFound(f"There is no request #{request_id}.")
-    return request
-
-
-def _lock(session: Session, request_id: int) -> ActionRequest:
-    """Load the request and hold its row until commit: decisions on it queue up."""
-    request = session.execute(
-        select(ActionRequest).where(ActionRequest.id == request_id).with_for_update()
-    ).scalar_one_or_none()
-    if request is None:
-        raise RequestNotFound(f"There is no request #{request_id}.")
-    return request
-
-
-def approvers_so_far(session: Session, request: ActionRequest) -> list[str]:
-    """Who approved what the card shows now: the same payload, and not before a lapse."""
-    query = select(Approval.user_id).where(
-        Approval.request_id == request.id, Approval.payload_hash == request.payload_hash
-    )
-    if request.approvals_since is not None:
-        query = query.where(Approval.created_at >= request.approvals_since)
-    return list(session.execute(query.order_by(Approval.id)).scalars())
 
 
 def _bump_card(session: Session, request: ActionRequest) -> None:

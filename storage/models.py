@@ -348,6 +348,65 @@ class ScheduledJob(Base):
     last_result: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
+class Secret(Base):
+    """A credential, Fernet-encrypted under the master key; the value never leaves encrypted."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(16))  # which master key encrypted it
+    owner: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    rotated_at: Mapped[datetime] = mapped_column(UtcDateTime())  # when the value last changed
+    rotate_every_days: Mapped[int] = mapped_column(Integer, default=90)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SecretAccess(Base):
+    """Every read and change of a secret: who or what, when, why. Never the value."""
+
+    __tablename__ = "secret_access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # read | set | rotate | reencrypt | delete
+    actor: Mapped[str] = mapped_column(String(120))
+    purpose: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token of the REST API, kept as a peppered hash; its scopes limit it."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists, to tell tokens apart
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(Json, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ApiIdempotency(Base):
+    """The first answer to a POST with an `Idempotency-Key`, replayed for the same body."""
+
+    __tablename__ = "api_idempotency"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table behind a model, for statements built once and reused."""
     return cast(Table, model.__table__)

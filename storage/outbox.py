@@ -6,6 +6,7 @@ committed goes unsaid because a process died before speaking.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,9 @@ EPHEMERAL = "ephemeral"  # body: response_url, text
 NOTIFY = "notify"  # body: event, facts; rendered by bot.notifications for the notify channel
 DIRECT = "direct"  # body: user, request_id, why, channel; a DM asking for a decision
 CHART = "chart"  # body: period, at, channel, user_id; drawn and uploaded by the Slack worker
+# body: request_id, token_id, callback_url, outcome; POSTed, signed, to an API client
+CALLBACK = "callback"
+SLACK_KINDS = (EPHEMERAL, NOTIFY, DIRECT, CHART)  # what the Slack worker delivers
 
 
 def enqueue(session: Session, kind: str, body: dict[str, Any]) -> None:
@@ -45,27 +49,29 @@ def reply(
 MAX_ATTEMPTS = 8
 
 
-def _due(now: datetime) -> Select[int]:
-    return (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.sent_at.is_(None),
-            OutboxMessage.attempts < MAX_ATTEMPTS,
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-        )
-        .order_by(OutboxMessage.id)
+def _due(now: datetime, kinds: Collection[str] | None = None) -> Select[int]:
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.attempts < MAX_ATTEMPTS,
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
     )
+    if kinds is not None:
+        query = query.where(OutboxMessage.kind.in_(list(kinds)))
+    return query.order_by(OutboxMessage.id)
 
 
-def has_due(session: Session) -> bool:
-    return session.execute(_due(utcnow()).limit(1)).first() is not None
+def has_due(session: Session, kinds: Collection[str] | None = None) -> bool:
+    """Whether a message (of one of `kinds`, when given) is due now."""
+    return session.execute(_due(utcnow(), kinds).limit(1)).first() is not None
 
 
-def claim_due(session: Session, lease: timedelta, limit: int = 20) -> list[OutboxMessage]:
+def claim_due(
+    session: Session, lease: timedelta, limit: int = 20, kinds: Collection[str] | None = None
+) -> list[OutboxMessage]:
     """Messages due now, leased to the caller so that another process skips them."""
     now = utcnow()
-    candidates = session.execute(_due(now).limit(limit)).scalars()
+    candidates = session.execute(_due(now, kinds).limit(limit)).scalars()
     claimed: list[OutboxMessage] = []
     for message_id in candidates:
         taken = session.execute(

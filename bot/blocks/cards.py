@@ -68,6 +68,7 @@ class CardView:
     failure_reason: str | None = None  # outside text; also the reason of a rejection
     editable: bool = False  # pending cards get an Edit button
     edits: tuple[Edit, ...] = ()  # oldest first; the card shows the latest
+    api_client: str | None = None  # the API token's name, when a program asked (outside text)
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def _context_lines(view: CardView) -> list[str]:
         )
         approvals += messages.CONTEXT_APPROVED_BY.format(users=users)
     lines = [
-        messages.CONTEXT_REQUESTER.format(user=mention_user(view.requester)),
+        messages.CONTEXT_REQUESTER.format(user=requester_text(view)),
         messages.CONTEXT_RULE.format(rule=escape_mrkdwn(view.rule_name, _NAME_MAX)),
         approvals,
     ]
@@ -170,6 +171,14 @@ def _context_lines(view: CardView) -> list[str]:
     if view.state in _OPEN_STATES:
         lines.append(messages.CONTEXT_EXPIRES.format(date=_slack_date(view.expires_at)))
     return lines
+
+
+def requester_text(view: CardView) -> str:
+    """`<@U…>`, or "API client `name`" when a program asked over the REST API."""
+    if view.api_client is not None:
+        name = escape_mrkdwn(view.api_client.replace("`", "'"), _NAME_MAX)
+        return messages.API_CLIENT.format(name=name)
+    return mention_user(view.requester)
 
 
 def _slack_date(moment: datetime) -> str:

@@ -22,6 +22,7 @@ from governance.executor import Executor
 from governance.money import Money
 from governance.requests import State
 from governance.service import Governance
+from governance.timers import Timers
 from storage.models import ActionRequest, AuditEntry, OutboxMessage
 from storage.types import utcnow
 from tests.fakes.gateway import MemoryGateway, transient
@@ -236,7 +237,7 @@ def test_pending_requests_expire_and_late_clicks_are_refused(
     with pytest.raises(RequestExpired):
         governance.approve(late, "U0FIN1", shown)
     assert request(sessions, late).state == "expired"
-    assert governance.expire_due() == [early]
+    assert Timers(sessions, clock).expire_due() == [early]
     assert request(sessions, early).state == "expired"
     assert "request.expired" in kinds(sessions, early)
 
@@ -351,4 +352,4 @@ def test_an_outsiders_click_on_an_expired_card_changes_nothing(
     with pytest.raises(NotAnApprover):
         governance.approve(request_id, "U0OUTSIDER", request(sessions, request_id).payload_hash)
     assert request(sessions, request_id).state == "pending"
-    assert governance.expire_due() == [request_id]
+    assert Timers(sessions, clock).expire_due() == [request_id]

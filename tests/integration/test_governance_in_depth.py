@@ -22,8 +22,9 @@ from governance.errors import (
 from governance.executor import Executor
 from governance.money import Money
 from governance.policy import parse_policy
-from governance.requests import State
-from governance.service import Governance, approvers_so_far
+from governance.requests import State, approvers_so_far
+from governance.service import Governance
+from governance.timers import Timers
 from storage import outbox
 from storage.models import ActionRequest, AuditEntry, OutboxMessage
 from tests.fakes.gateway import MemoryGateway
@@ -292,14 +293,14 @@ def test_reminders_then_escalation_each_once(
     request_id = invoice(governance, by="U0SALES1")  # needs 2
     governance.approve(request_id, "U0FIN1", stored(sessions, request_id).payload_hash)
     clock.now += timedelta(hours=1)
-    assert (governance.remind_due(), governance.escalate_due()) == (0, 0)
+    assert (Timers(sessions, clock).remind_due(), Timers(sessions, clock).escalate_due()) == (0, 0)
     clock.now += timedelta(hours=1, seconds=1)
-    assert governance.remind_due() == 1
-    assert governance.remind_due() == 0
+    assert Timers(sessions, clock).remind_due() == 1
+    assert Timers(sessions, clock).remind_due() == 0
     assert direct_messages(sessions) == [("U0FIN2", "reminder"), ("U0FIN9", "reminder")]
     clock.now += timedelta(hours=6)
-    assert governance.escalate_due() == 1
-    assert governance.escalate_due() == 0
+    assert Timers(sessions, clock).escalate_due() == 1
+    assert Timers(sessions, clock).escalate_due() == 0
     assert ("U0OWN1", "escalation") in direct_messages(sessions)
     escalated = stored(sessions, request_id)
     assert "U0OWN1" in escalated.approvers
@@ -315,9 +316,9 @@ def test_an_approval_not_executed_in_time_must_be_confirmed_again(
     request_id = invoice(governance)
     governance.approve(request_id, "U0FIN1", stored(sessions, request_id).payload_hash)
     clock.now += timedelta(minutes=59)
-    assert governance.lapse_stale_approvals() == []
+    assert Timers(sessions, clock).lapse_stale_approvals() == []
     clock.now += timedelta(minutes=2)
-    assert governance.lapse_stale_approvals() == [request_id]
+    assert Timers(sessions, clock).lapse_stale_approvals() == [request_id]
     again = stored(sessions, request_id)
     assert again.state == "pending"
     assert approvers_so_far_of(sessions, request_id) == []
@@ -348,15 +349,14 @@ def test_several_processes_remind_once(
     import threading
 
     policy = parse_policy(POLICY)
-    processes = [
-        Governance(sessions, lambda: policy, clock=clock, directory=groups) for _ in range(4)
-    ]
-    request_ids = [invoice(processes[0]) for _ in range(3)]
+    governance = Governance(sessions, lambda: policy, clock=clock, directory=groups)
+    processes = [Timers(sessions, clock) for _ in range(4)]
+    request_ids = [invoice(governance) for _ in range(3)]
     clock.now += timedelta(hours=2, seconds=1)
     barrier = threading.Barrier(len(processes))
     done: list[int] = []
 
-    def tick(process: Governance) -> None:
+    def tick(process: Timers) -> None:
         barrier.wait()
         done.append(process.remind_due())
 

@@ -24,7 +24,7 @@ def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0005"
+        assert context.get_current_revision() == "0006"
 
 
 def test_two_processes_starting_on_a_fresh_postgresql_database_both_migrate() -> None:

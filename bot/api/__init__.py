@@ -1,0 +1,1 @@
+"""The REST API under `/api/business`: other programs ask for actions that Slack approves."""
