@@ -7,47 +7,22 @@ check a guessed token.
 
 from __future__ import annotations
 
-import os
-import secrets
-import stat
 from pathlib import Path
 
+from bot.key_files import KeyFileError, setting_or_file
 from bot.settings import Settings, secret
 
 PEPPER_FILE = Path(".empire-api-pepper")
-MIN_LENGTH = 32
 
 
-class PepperError(Exception):
-    """The pepper cannot be trusted or read; said in one line."""
+class PepperError(KeyFileError):
+    pass
 
 
 def api_pepper(settings: Settings, *, create: bool) -> bytes | None:
     """The pepper from the settings, else from the pepper file (made when `create`)."""
-    if settings.EMPIRE_API_PEPPER is not None:
-        value = secret(settings.EMPIRE_API_PEPPER)
-        if len(value) < MIN_LENGTH:
-            raise PepperError(f"EMPIRE_API_PEPPER: at least {MIN_LENGTH} characters are needed")
-        return value.encode("utf-8")
-    if not PEPPER_FILE.exists():
-        if not create:
-            return None
-        try:
-            descriptor = os.open(PEPPER_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it meanwhile: read theirs
-            return _read(PEPPER_FILE)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as pepper_file:
-            pepper_file.write(secrets.token_hex(32) + "\n")
-    return _read(PEPPER_FILE)
-
-
-def _read(path: Path) -> bytes:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise PepperError(
-            f"EMPIRE_API_PEPPER: {path} is readable by others (mode {mode:o}); chmod 600 it"
-        )
-    value = path.read_text(encoding="utf-8").strip()
-    if len(value) < MIN_LENGTH:
-        raise PepperError(f"EMPIRE_API_PEPPER: {path} holds no usable pepper")
-    return value.encode("utf-8")
+    given = secret(settings.EMPIRE_API_PEPPER) if settings.EMPIRE_API_PEPPER else None
+    try:
+        return setting_or_file(given, PEPPER_FILE, "EMPIRE_API_PEPPER", create=create)
+    except KeyFileError as exc:
+        raise PepperError(str(exc)) from None
