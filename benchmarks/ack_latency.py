@@ -47,6 +47,10 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from integrations.local.slack import payloads as sp
+from integrations.local.slack import workspace as ws
+from integrations.local.slack.server import FakeSlack, run_fake_slack
+from integrations.local.stripe.server import FakeStripe, run_fake_stripe
 from tests.databases import drop_template, fresh_postgres, fresh_sqlite, postgres_available
 from tests.e2e.harness import (
     REPO,
@@ -58,11 +62,7 @@ from tests.e2e.harness import (
     serve_env,
     wait_for,
 )
-from tests.fakes import slack_payloads as sp
-from tests.fakes import slack_workspace as ws
-from tests.fakes.server import free_port
-from tests.fakes.slack_server import FakeSlack, run_fake_slack
-from tests.fakes.stripe_server import FakeStripe, run_fake_stripe
+from tests.fakes.ports import free_port
 
 Signed = tuple[bytes, dict[str, str]]
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from integrations.local.slack.server import FakeSlack, run_fake_slack
+from integrations.local.stripe.server import FakeStripe, run_fake_stripe
 from tests.e2e.harness import STRIPE_KEY, WEBHOOK_SECRET, ServeProcess, serve_env
-from tests.fakes.slack_server import FakeSlack, run_fake_slack
-from tests.fakes.stripe_server import FakeStripe, run_fake_stripe
 
 pytestmark = pytest.mark.e2e
 

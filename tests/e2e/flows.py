@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.local.slack import payloads as sp
+from integrations.local.slack.server import FakeSlack
 from tests.e2e.harness import (
     NOTIFY_CHANNEL,
     ServeProcess,
@@ -13,8 +15,6 @@ from tests.e2e.harness import (
     request_id_of,
     wait_for,
 )
-from tests.fakes import slack_payloads as sp
-from tests.fakes.slack_server import FakeSlack
 
 
 def ask(bot: ServeProcess, fake_slack: FakeSlack, text: str, user: str = "U0REQ") -> int:

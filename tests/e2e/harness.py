@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tests.fakes import slack_payloads as sp
-from tests.fakes import slack_workspace as ws
-from tests.fakes.server import free_port
+from integrations.local.slack import payloads as sp
+from integrations.local.slack import workspace as ws
+from tests.fakes.ports import free_port
 from tests.policies import STANDARD
 
 T = TypeVar("T")

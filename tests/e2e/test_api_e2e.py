@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from bot.api.callbacks import verify
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from tests.e2e.flows import card_saying, click
 from tests.e2e.harness import ServeProcess, card_for, card_text, wait_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 API = "/api/business"

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from storage.db import make_engine
 from storage.models import AuditCheckpoint, AuditEntry, AuditHead
 from tests.audit_tamper import unguarded
 from tests.e2e.flows import ask, card_saying, click
 from tests.e2e.harness import NOTIFY_CHANNEL, REPO, ServeProcess, serve_env, wait_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

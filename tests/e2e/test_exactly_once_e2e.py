@@ -6,13 +6,13 @@ import threading
 
 from sqlalchemy import func, select
 
+from integrations.local.slack import payloads as sp
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from storage.db import make_engine
 from storage.models import ActionStep
 from tests.e2e.flows import ask, card_saying, click
 from tests.e2e.harness import WEBHOOK_SECRET, ServeProcess, button, card_for, wait_for
-from tests.fakes import slack_payloads as sp
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 INVOICE = "invoice acme@example.com $2,400 Retainer"
 

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
+from integrations.local.slack import payloads as sp
+from integrations.local.slack import workspace as ws
+from integrations.local.slack.server import FakeSlack, run_fake_slack
 from tests.e2e.flows import card_saying, click, notified
 from tests.e2e.harness import (
     NOTIFY_CHANNEL,
@@ -19,9 +22,6 @@ from tests.e2e.harness import (
     request_id_of,
     wait_for,
 )
-from tests.fakes import slack_payloads as sp
-from tests.fakes import slack_workspace as ws
-from tests.fakes.slack_server import FakeSlack, run_fake_slack
 
 pytestmark = pytest.mark.e2e
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from integrations.local.slack import payloads as sp
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from tests.e2e.flows import ask, card_saying, click, invoice_paid, notified
 from tests.e2e.harness import ServeProcess, card_text, wait_for
-from tests.fakes import slack_payloads as sp
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

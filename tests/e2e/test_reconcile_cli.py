@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import stripe
 
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from tests.e2e.flows import invoice_paid
 from tests.e2e.harness import NOTIFY_CHANNEL, ServeProcess, serve_env
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from tests.e2e.flows import ask, card_saying, click, invoice_paid
 from tests.e2e.harness import ServeProcess, card_for, card_text
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 
 def test_a_refund_over_ten_thousand_needs_two_finance_approvers(

@@ -11,13 +11,13 @@ from textwrap import dedent
 import pytest
 from sqlalchemy import func, select, update
 
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from storage.db import make_engine
 from storage.models import ActionRequest, AuditEntry
 from tests.audit_tamper import unguarded
 from tests.e2e.flows import ask, card_saying, click
 from tests.e2e.harness import ServeProcess, serve_env
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

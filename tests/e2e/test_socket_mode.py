@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from integrations.local.slack import payloads as sp
+from integrations.local.slack import workspace as ws
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from tests.e2e.flows import card_saying
 from tests.e2e.harness import ServeProcess, button, card_for, card_text, request_id_of, wait_for
-from tests.fakes import slack_payloads as sp
-from tests.fakes import slack_workspace as ws
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.objects import StripeObject
+from integrations.local.stripe.server import FakeStripe
+from integrations.local.stripe.webhook_sender import signature_header
 from storage.db import make_engine
 from storage.models import AuditEntry, OutboxMessage, WebhookEvent
 from tests.e2e.flows import ask, card_saying, click
 from tests.e2e.harness import NOTIFY_CHANNEL, WEBHOOK_SECRET, ServeProcess, wait_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_objects import StripeObject
-from tests.fakes.stripe_server import FakeStripe
-from tests.fakes.stripe_webhook_sender import signature_header
 
 pytestmark = pytest.mark.e2e
 

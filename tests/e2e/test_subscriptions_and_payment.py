@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.objects import StripeObject
+from integrations.local.stripe.server import FakeStripe
 from tests.e2e.flows import ask, card_saying, click, invoice_paid, notified
 from tests.e2e.harness import ServeProcess, wait_for
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_objects import StripeObject
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

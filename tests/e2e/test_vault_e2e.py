@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.master_key import KEY_FILE
+from integrations.local.slack import workspace as ws
+from integrations.local.slack.server import FakeSlack
+from integrations.local.stripe.server import FakeStripe
 from storage.db import make_engine, make_session_factory
 from storage.models import SecretAccess
 from tests.e2e.flows import ask, card_saying, click
 from tests.e2e.harness import STRIPE_KEY, WEBHOOK_SECRET, ServeProcess, serve_env
-from tests.fakes import slack_workspace as ws
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_server import FakeStripe
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
-from tests.fakes.stripe_server import FakeStripe, run_fake_stripe
+from integrations.local.stripe.server import FakeStripe, run_fake_stripe
 
 
 @pytest.fixture(autouse=True)

@@ -53,8 +53,8 @@ from datetime import UTC, datetime, timedelta
 
 from governance.money import Money
 from governance.ports import CallScope
+from integrations.local.stripe.server import FakeStripe
 from integrations.stripe_gateway import StripeGateway
-from tests.fakes.stripe_server import FakeStripe
 
 DAY = 86_400
 HOUR = 3_600

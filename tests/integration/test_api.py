@@ -16,12 +16,12 @@ from governance import clients
 from governance.executor import Executor
 from governance.policy import parse_policy
 from governance.ports import Customer
+from integrations.local.stripe.webhook_sender import signature_header
 from storage import outbox
 from storage.models import ActionRequest, ApiToken, AuditEntry, LedgerInvoice, OutboxMessage
 from storage.types import utcnow
 from tests.api_support import PEPPER, WEBHOOK_SECRET, Api, TestClient, build_test_api
 from tests.fakes.gateway import MemoryGateway
-from tests.fakes.stripe_webhook_sender import signature_header
 
 INVOICE = {"client": "acme@example.com", "amount": "1,500.00", "description": "Website build"}
 

@@ -18,9 +18,9 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 
-from tests.fakes import slack_payloads as sp
-from tests.fakes import slack_workspace as ws
-from tests.fakes.slack_server import FakeSlack, run_fake_slack
+from integrations.local.slack import payloads as sp
+from integrations.local.slack import workspace as ws
+from integrations.local.slack.server import FakeSlack, run_fake_slack
 
 CHANNEL = ws.APPROVALS_CHANNEL
 MODAL = {

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.fakes.server import serving
-from tests.fakes.stripe_server import FakeStripe
+from integrations.local.server import serving
+from integrations.local.stripe.server import FakeStripe
 
 SECRET = "whsec_test_secret"
 

@@ -8,8 +8,8 @@ from typing import Any, cast
 import pytest
 import stripe
 
-from tests.fakes.stripe_server import FakeStripe
-from tests.fakes.stripe_subscriptions import period_end
+from integrations.local.stripe.server import FakeStripe
+from integrations.local.stripe.subscriptions import period_end
 
 DAY = 86_400
 

@@ -21,9 +21,9 @@ from governance.executor import Executor
 from governance.money import Money
 from governance.ports import CallScope
 from governance.service import Governance
+from integrations.local.stripe.server import FakeStripe
 from integrations.stripe_gateway import StripeGateway
 from storage.models import ActionRequest
-from tests.fakes.stripe_server import FakeStripe
 from tests.policies import standard_policy
 
 EMAIL = "ada@example.com"

@@ -29,6 +29,7 @@ from governance.money import Money
 from governance.ports import ExternalError
 from governance.reconcile import Finding, Reconciliation, reconcile
 from governance.service import Governance
+from integrations.local.stripe.server import FakeStripe
 from integrations.stripe_gateway import StripeGateway
 from storage import outbox
 from storage.models import (
@@ -39,7 +40,6 @@ from storage.models import (
     ReconciliationFinding,
 )
 from storage.types import utcnow
-from tests.fakes.stripe_server import FakeStripe
 from tests.policies import standard_policy
 
 USD = "usd"

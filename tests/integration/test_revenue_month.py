@@ -34,6 +34,7 @@ from governance.revenue import (
     revenue_report,
 )
 from governance.webhooks import Receipt
+from integrations.local.stripe.server import FakeStripe
 from integrations.stripe_gateway import StripeGateway
 from storage.db import make_engine, make_session_factory, read_only
 from storage.models import (
@@ -45,7 +46,6 @@ from storage.models import (
     WebhookEvent,
 )
 from tests.databases import fresh_postgres, fresh_sqlite
-from tests.fakes.stripe_server import FakeStripe
 from tests.integration.month_script import MonthScript, Script
 
 SEED = 20270101

@@ -16,9 +16,9 @@ from bot.slack_sync import SlackSync
 from governance.actions.invoice import invoice_payload
 from governance.money import Money
 from governance.service import Governance
+from integrations.local.slack import workspace as ws
+from integrations.local.slack.server import FakeSlack, run_fake_slack
 from storage.models import ActionRequest
-from tests.fakes import slack_workspace as ws
-from tests.fakes.slack_server import FakeSlack, run_fake_slack
 from tests.policies import standard_policy
 
 

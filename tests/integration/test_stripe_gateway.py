@@ -23,8 +23,8 @@ from integrations.errors import (
     StripeObjectNotFound,
     StripeUnavailable,
 )
+from integrations.local.stripe.server import FakeStripe
 from integrations.stripe_gateway import StripeGateway
-from tests.fakes.stripe_server import FakeStripe
 
 EMAIL = "ada@example.com"
 

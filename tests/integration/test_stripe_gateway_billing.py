@@ -24,9 +24,9 @@ from integrations.errors import (
     StripeObjectNotFound,
     StripeUnavailable,
 )
+from integrations.local.stripe.server import FakeStripe
 from integrations.stripe_gateway import StripeGateway
 from tests.fakes.gateway import MemoryGateway
-from tests.fakes.stripe_server import FakeStripe
 
 EMAIL = "ada@example.com"
 DAY = 86_400

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.stripe_objects import FIXTURES
-from tests.fakes.stripe_server import FakeStripe, run_fake_stripe
+from integrations.local.stripe.objects import FIXTURES
+from integrations.local.stripe.server import FakeStripe, run_fake_stripe
 
 RESOURCES: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
 

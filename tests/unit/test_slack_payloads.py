@@ -20,8 +20,8 @@ from slack_bolt.request.payload_utils import (
 )
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes import slack_payloads as sp
-from tests.fakes import slack_workspace as ws
+from integrations.local.slack import payloads as sp
+from integrations.local.slack import workspace as ws
 
 SECRET = "unit-test-secret"
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from integrations.local.stripe.webhook_sender import signature_header
 from integrations.stripe_webhooks import InvalidWebhook, verify_event
-from tests.fakes.stripe_webhook_sender import signature_header
 
 SECRET = "whsec_test_secret"
 EVENT = {"id": "evt_1", "object": "event", "type": "invoice.paid", "data": {"object": {}}}
