@@ -63,6 +63,14 @@ def init() -> None:
         typer.echo(f"wrote {target}")
 
 
+def _log_to_console() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for chatty in ("stripe", "httpx", "slack_sdk", "slack_bolt"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -71,13 +79,32 @@ def serve(
     """Migrate the database, then serve Slack, Stripe webhooks and the workers."""
     from bot.serve import ServeError, run
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for chatty in ("stripe", "httpx", "slack_sdk", "slack_bolt"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    _log_to_console()
     try:
         run(load_settings(), host, port)
+    except ServeError as exc:
+        raise fail(str(exc), 2) from None
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port of the page and the bot.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    folder: Annotated[
+        Path, typer.Option(help="Where the sandbox keeps its database and policy.")
+    ] = Path("./empire-sandbox"),
+    policy: Annotated[
+        Path | None, typer.Option(help="A policy file to try (default: the sample in FOLDER).")
+    ] = None,
+) -> None:
+    """Run everything on this machine: the bot, a local Slack and Stripe, and a page to use them."""
+    from bot.sandbox.run import run
+    from bot.serve import ServeError
+
+    _log_to_console()
+    typer.echo(f"Business Empire sandbox: open http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+    try:
+        run(folder, host, port, policy)
     except ServeError as exc:
         raise fail(str(exc), 2) from None
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
 
 from bot.api.pepper import PepperError, api_pepper
-from bot.bootstrap import build
+from bot.bootstrap import Container, build
 from bot.settings import Settings, secret
 from bot.signing_key import SigningKeyError, signing_key
 from bot.vault_settings import VaultSettingError, resolve
@@ -25,7 +26,11 @@ class ServeError(Exception):
     """A reason not to start, said in one line."""
 
 
-def run(settings: Settings, host: str, port: int) -> None:
+def run(
+    settings: Settings, host: str, port: int, extend: Callable[[Container], None] | None = None
+) -> None:
+    """`extend`, given the built container before it serves, adds to it (the sandbox's
+    page and local platforms)."""
     missing = settings.missing_for_serve()
     if missing:
         raise ServeError(f"missing settings: {', '.join(missing)}")
@@ -57,6 +62,8 @@ def run(settings: Settings, host: str, port: int) -> None:
     except (SigningKeyError, PepperError, OSError) as exc:
         raise ServeError(str(exc)) from None
     container = build(settings, policy, key, pepper)
+    if extend is not None:
+        extend(container)
     container.policy.start()  # recorded (a change since the last run announced), groups read
     container.workers.start()
     socket_mode = None

@@ -155,6 +155,29 @@ class FakeSlack:
                 if key is None or p.key == key
             ]
 
+    def response_posts(self) -> list[ResponseUrlPost]:
+        """Every post to a response URL, in order, with the key and time it came."""
+        with self._store.lock:
+            return [copy.deepcopy(post) for post in self._store.response_posts]
+
+    def direct_channel(self, user_id: str) -> str | None:
+        """The DM the bot has opened with `user_id`, if any."""
+        with self._store.lock:
+            return self._store.direct_channels.get(user_id)
+
+    def view_trigger(self, view_id: str) -> str | None:
+        """The trigger id that opened the view: who it was shown to."""
+        with self._store.lock:
+            return self._store.view_triggers.get(view_id)
+
+    def next_ts(self) -> str:
+        """A fresh message timestamp on this workspace's clock."""
+        return self._store.next_ts()
+
+    def users(self) -> list[Json]:
+        with self._store.lock:
+            return copy.deepcopy(list(self._store.users.values()))
+
     def add_user(self, user_id: str, **fields: Any) -> None:
         with self._store.lock:
             self._store.users[user_id] = user_object(user_id, fields)
@@ -259,7 +282,7 @@ class FakeSlack:
         except ValueError:
             return PlainTextResponse("invalid_payload", status_code=400)
         with self._store.lock:
-            self._store.response_posts.append(ResponseUrlPost(key, body))
+            self._store.response_posts.append(ResponseUrlPost(key, body, self._store.next_ts()))
             if not any(body.get(part) for part in _RESPONSE_CONTENT):
                 return json_response({"ok": False, "error": "no_text"}, status=400)
             target = self._store.response_targets.get(key)

@@ -46,6 +46,7 @@ class UploadedFile:
 class ResponseUrlPost:
     key: str
     body: Json
+    ts: str = ""  # when it arrived, as a message timestamp (to place it among messages)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class SlackStore:
     calls: list[ApiCall] = field(default_factory=list)
     messages: dict[str, list[Json]] = field(default_factory=dict)
     views: dict[str, Json] = field(default_factory=dict)
+    view_triggers: dict[str, str] = field(
+        default_factory=dict
+    )  # view id: the trigger that opened it
     ephemerals: list[Json] = field(default_factory=list)
     files: dict[str, UploadedFile] = field(default_factory=dict)
     response_posts: list[ResponseUrlPost] = field(default_factory=list)
@@ -79,6 +83,7 @@ class SlackStore:
             self.calls.clear()
             self.messages.clear()
             self.views.clear()
+            self.view_triggers.clear()
             self.ephemerals.clear()
             self.files.clear()
             self.response_posts.clear()

@@ -51,9 +51,10 @@ def _modal(args: Json) -> Json:
 
 @method("views.open")
 def views_open(ctx: CallContext, args: Json) -> Json:
-    required(args, "trigger_id")
+    trigger_id = str(required(args, "trigger_id"))
     view = view_object(ctx.store.new_id("V"), _modal(args))
     ctx.store.views[view["id"]] = view
+    ctx.store.view_triggers[view["id"]] = trigger_id
     return {"ok": True, "view": view}
 
 
