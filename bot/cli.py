@@ -98,11 +98,11 @@ def sandbox(
     ] = None,
 ) -> None:
     """Run everything on this machine: the bot, a local Slack and Stripe, and a page to use them."""
-    from bot.sandbox.run import run
+    from bot.sandbox.run import local_url, run
     from bot.serve import ServeError
 
     _log_to_console()
-    typer.echo(f"Business Empire sandbox: open http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+    typer.echo(f"Business Empire sandbox: open {local_url(host, port)}/ (Ctrl-C stops it)")
     try:
         run(folder, host, port, policy)
     except ServeError as exc:

@@ -36,7 +36,7 @@ from integrations.local.slack.server import FakeSlack
 from integrations.local.stripe.failures import StripeFailure
 from integrations.local.stripe.server import FakeStripe
 
-PAGE_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+PAGE_PARTS = {"app.js": "text/javascript", "style.css": "text/css"}
 _USERS = {person.id for person in people.PEOPLE}
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -57,14 +57,20 @@ class Sandbox:
 def routes(sandbox: Sandbox) -> list[BaseRoute]:
     page = resources.files("bot.sandbox") / "page"
 
-    async def index(_: Request) -> Response:
-        return FileResponse(str(page / "index.html"), media_type="text/html", headers=_NO_STORE)
-
-    async def page_file(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in PAGE_FILES:
+    def page_file(name: str, media_type: str) -> Response:
+        path = page / name
+        if not path.is_file():
             return Response(status_code=404)
-        return FileResponse(str(page / name), media_type=PAGE_FILES[name], headers=_NO_STORE)
+        return FileResponse(str(path), media_type=media_type, headers=_NO_STORE)
+
+    async def index(_: Request) -> Response:
+        return page_file("index.html", "text/html")
+
+    async def page_part(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in PAGE_PARTS:
+            return Response(status_code=404)
+        return page_file(name, PAGE_PARTS[name])
 
     async def workspace(request: Request) -> Response:
         user = request.query_params.get("as", "")
@@ -127,7 +133,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
 
     return [
         Route("/", index, methods=["GET"]),
-        Route("/sandbox/page/{name}", page_file, methods=["GET"]),
+        Route("/sandbox/page/{name}", page_part, methods=["GET"]),
         Route("/sandbox/api/state", workspace, methods=["GET"]),
         Route("/sandbox/api/stripe", stripe, methods=["GET"]),
         Route("/sandbox/api/audit", audit, methods=["GET"]),

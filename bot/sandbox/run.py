@@ -23,7 +23,7 @@ from bot.bootstrap import Container
 from bot.sandbox import people
 from bot.sandbox.relay import SlackRelay
 from bot.sandbox.routes import Sandbox, routes
-from bot.sandbox.seed import SeedError, seed
+from bot.sandbox.seed import seed
 from bot.settings import Settings
 from integrations.local.server import BackgroundServer
 from integrations.local.slack import workspace as ws
@@ -34,6 +34,15 @@ log = logging.getLogger(__name__)
 DATABASE = "sandbox.db"
 STARTUP_SECONDS = 30.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def local_url(host: str, port: int) -> str:
+    """Where this machine reaches a server listening on `host`."""
+    if host in ("::", "::1"):
+        return f"http://[::1]:{port}"
+    if host in ("0.0.0.0", "localhost", "127.0.0.1"):  # noqa: S104 (a comparison)
+        return f"http://127.0.0.1:{port}"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def sample_policy() -> str:
@@ -56,7 +65,7 @@ def run(folder: Path, host: str, port: int, policy: Path | None = None) -> None:
     slack.url = slack_server.url
     stripe = FakeStripe().start()
     webhook_secret = "whsec_" + secrets.token_hex(16)
-    own = f"http://127.0.0.1:{port}"  # the bot, as the local platforms reach it
+    own = local_url(host, port)  # the bot, as the local platforms reach it
     stripe.add_webhook_endpoint(f"{own}/stripe/webhook", webhook_secret)
     relay = SlackRelay(slack, f"{own}/slack/events", ws.SIGNING_SECRET)
     settings = Settings(
@@ -100,7 +109,7 @@ def _seed_when_up(own: str, sandbox: Sandbox) -> None:
         time.sleep(0.1)
     try:
         seed(sandbox.slack, sandbox.stripe, sandbox.relay)
-    except SeedError as exc:
+    except Exception as exc:  # the sandbox still serves: say why the history is short
         log.error("the sample history stopped: %s", exc)
     finally:
         sandbox.ready.set()  # the page works either way

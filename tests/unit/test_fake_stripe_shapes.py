@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,13 @@ import pytest
 from integrations.local.stripe.objects import FIXTURES
 from integrations.local.stripe.server import FakeStripe, run_fake_stripe
 
-RESOURCES: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "stripe-fixtures3.json"
+RESOURCES: dict[str, Any] = json.loads(REFERENCE.read_text())["resources"]
+
+
+def test_the_local_stripe_builds_from_the_reference_fixtures_unchanged() -> None:
+    assert FIXTURES.read_bytes() == REFERENCE.read_bytes()
+
 
 # Keys the fake adds to the fixture's shape, each for a reason:
 JUSTIFIED_EXTRAS = {
