@@ -142,3 +142,40 @@ def test_deny_asks_for_a_reason_in_a_dialog(page: Page, shot: Shot) -> None:
     expect(waiting).to_contain_text("Not in this quarter's budget", timeout=FLOW_MS)
     expect(waiting.get_by_role("button", name="Approve")).to_have_count(0)
     shot("denied")
+
+
+def test_an_edit_changes_what_is_asked_and_revenue_shows_its_chart(page: Page, shot: Shot) -> None:
+    waiting = card(page, "Invoice #4")
+    act_as(page, "Fran (finance)")
+    waiting.get_by_role("button", name="Edit").click()
+    dialog = page.get_by_role("dialog", name="Edit request #4")
+    expect(dialog).to_be_visible(timeout=FLOW_MS)
+    amount = dialog.get_by_role("textbox", name="Amount")
+    expect(amount).to_have_value("$800.00")
+    amount.fill("750")
+    shot("editing")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden(timeout=FLOW_MS)
+    expect(waiting).to_contain_text("$800.00 → $750.00", timeout=FLOW_MS)
+    expect(waiting.get_by_role("button", name="Approve")).to_be_visible()
+
+    act_as(page, "Riley (sales)")
+    box = page.get_by_role("textbox", name="Command")
+    box.fill("/empire revenue")
+    box.press("Enter")
+    chart = page.get_by_role("img", name=re.compile(r"^Revenue — "))
+    expect(chart).to_be_visible(timeout=FLOW_MS)
+    chart.scroll_into_view_if_needed()
+    assert chart.evaluate("image => image.naturalWidth") > 0  # the PNG itself arrived
+    shot("revenue")
+
+
+def test_markup_in_what_people_type_is_shown_as_text(page: Page) -> None:
+    act_as(page, "Riley (sales)")
+    attack = '<img src=x onerror="window.pwned=1"><b>bold</b>'
+    request = run(page, f"/empire invoice billing@acme.example 100 {attack}")
+    asked = card(page, f"Invoice #{request}")
+    # The bot drops the angle brackets itself; the rest must arrive as plain text.
+    expect(asked).to_contain_text('onerror="window.pwned=1"', timeout=FLOW_MS)
+    assert asked.locator("img, b").count() == 0
+    assert page.evaluate("() => window.pwned") is None
