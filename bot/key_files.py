@@ -6,6 +6,7 @@ for a moment), and one readable by others is refused rather than trusted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -27,20 +28,38 @@ def setting_or_file(value: str | None, path: Path, setting: str, *, create: bool
     if not path.exists():
         if not create:
             return None
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it meanwhile: read theirs
-            return read_private(path, setting)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as secret_file:
-            secret_file.write(secrets.token_hex(32) + "\n")
+        # Another process may make it meanwhile: then read theirs.
+        with contextlib.suppress(FileExistsError):
+            write_private(path, secrets.token_hex(32))
     return read_private(path, setting)
 
 
-def read_private(path: Path, setting: str) -> bytes:
+def write_private(path: Path, text: str, *, replace: bool = False) -> None:
+    """Write `text` with mode 0600 (never readable by others, not even for a moment).
+
+    Without `replace` an existing file is an error (FileExistsError); with it, the file is
+    swapped whole.
+    """
+    target = path.with_name(path.name + ".tmp") if replace else path
+    if replace and target.exists():
+        target.unlink()
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as private_file:
+        private_file.write(text + "\n")
+    if replace:
+        os.replace(target, path)
+
+
+def private_text(path: Path, setting: str) -> str:
+    """The file's text, unless others may read it."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise KeyFileError(f"{setting}: {path} is readable by others (mode {mode:o}); chmod 600 it")
-    value = path.read_text(encoding="utf-8").strip()
+    return path.read_text(encoding="utf-8").strip()
+
+
+def read_private(path: Path, setting: str) -> bytes:
+    value = private_text(path, setting)
     if len(value) < MIN_LENGTH:
         raise KeyFileError(f"{setting}: {path} holds no usable secret")
     return value.encode("utf-8")

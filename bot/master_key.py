@@ -11,11 +11,10 @@ leaves a vault that still opens and a rotation that resumes with the same new ke
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.key_files import KeyFileError, private_text, write_private
 from bot.settings import Settings, secret
 from governance.vault import MasterKey, VaultKeyError
 
@@ -65,12 +64,9 @@ def master_keys(settings: Settings) -> list[MasterKey]:
 
 def read_key_file(path: Path) -> MasterKey:
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise MasterKeyError(
-                f"{SETTING}: {path} is readable by others (mode {mode:o}); chmod 600 it"
-            )
-        text = path.read_text(encoding="utf-8")
+        text = private_text(path, SETTING)
+    except KeyFileError as exc:
+        raise MasterKeyError(str(exc)) from None
     except OSError as exc:
         raise MasterKeyError(f"{SETTING}: cannot read {path}: {exc.strerror}") from None
     try:
@@ -80,15 +76,6 @@ def read_key_file(path: Path) -> MasterKey:
 
 
 def write_key_file(path: Path, key: MasterKey, *, replace: bool = False) -> None:
-    """Write the key with mode 0600 (never readable by others, not even for a moment).
-
-    Without `replace` an existing file is an error; with it, the file is swapped whole.
-    """
-    target = path.with_name(path.name + ".tmp") if replace else path
-    if replace and target.exists():
-        target.unlink()
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as key_file:
-        key_file.write(key.reveal() + "\n")
-    if replace:
-        os.replace(target, path)
+    """Write the key with mode 0600; without `replace` an existing file is an error, with
+    it the file is swapped whole."""
+    write_private(path, key.reveal(), replace=replace)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from governance import approvals
 from storage import outbox
-from storage.models import ActionRequest, Approval, OutboxMessage, table_of
+from storage.models import ActionRequest, OutboxMessage, table_of
 from storage.types import utcnow
 
 API_ROOT = "/api/business"
@@ -33,16 +34,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def approvals_of(session: Session | Connection, request: Any) -> list[dict[str, Any]]:
+def approvals_of(session: Session | Connection, request: ActionRequest) -> list[dict[str, Any]]:
     """Who approved what the request holds now (the same payload, not before a lapse)."""
-    query = select(Approval.user_id, Approval.created_at).where(
-        Approval.request_id == request.id, Approval.payload_hash == request.payload_hash
-    )
-    if request.approvals_since is not None:
-        query = query.where(Approval.created_at >= request.approvals_since)
     return [
-        {"user_id": row.user_id, "at": _iso(row.created_at)}
-        for row in session.execute(query.order_by(Approval.id))
+        {"user_id": given.user_id, "at": _iso(given.at)}
+        for given in approvals.counting(session, request)
     ]
 
 

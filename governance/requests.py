@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from governance import outcomes
+from governance import approvals, outcomes
 from governance.errors import AlreadyDecided, RequestNotFound
-from storage.models import ActionRequest, Approval
+from storage.models import ActionRequest
 from storage.types import utcnow
 
 
@@ -112,9 +112,4 @@ def lock_request(session: Session, request_id: int) -> ActionRequest:
 
 def approvers_so_far(session: Session, request: ActionRequest) -> list[str]:
     """Who approved what the card shows now: the same payload, and not before a lapse."""
-    query = select(Approval.user_id).where(
-        Approval.request_id == request.id, Approval.payload_hash == request.payload_hash
-    )
-    if request.approvals_since is not None:
-        query = query.where(Approval.created_at >= request.approvals_since)
-    return list(session.execute(query.order_by(Approval.id)).scalars())
+    return [given.user_id for given in approvals.counting(session, request)]
