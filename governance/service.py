@@ -291,12 +291,12 @@ class Governance:
 
     def check_can_decide(self, request_id: int, user_id: str, shown_hash: str) -> None:
         """Raise ClickRefused (audited) when `user_id` may not decide this request now."""
-        self._decide(request_id, user_id, shown_hash, "check", lambda session, request: None)
+        self._decide(request_id, user_id, shown_hash, "check", lambda *_: None)
 
     def approve(self, request_id: int, user_id: str, shown_hash: str) -> ApprovalOutcome:
         outcome: list[ApprovalOutcome] = []
 
-        def record(session: Session, request: ActionRequest) -> None:
+        def record(session: Session, request: ActionRequest, eligible: set[str]) -> None:
             given = set(approvers_so_far(session, request))
             if user_id in given:
                 raise AlreadyDecided("You have already approved this request.")
@@ -310,7 +310,7 @@ class Governance:
                     "created_at": self._now(),
                 },
             )
-            count = len((given | {user_id}) & self._eligible_now(session, request))
+            count = len((given | {user_id}) & eligible)
             required = request.approvals_required
             records = [
                 audit.Record(
@@ -340,7 +340,7 @@ class Governance:
         return outcome[0]
 
     def deny(self, request_id: int, user_id: str, shown_hash: str, reason: str) -> None:
-        def record(session: Session, request: ActionRequest) -> None:
+        def record(session: Session, request: ActionRequest, _: set[str]) -> None:
             transition(
                 session,
                 request,
@@ -365,11 +365,12 @@ class Governance:
         user_id: str,
         shown_hash: str,
         verb: str,
-        record: Callable[[Session, ActionRequest], None],
+        record: Callable[[Session, ActionRequest, set[str]], None],
     ) -> None:
+        """`record` gets who may decide now, as checked: the policy is decided once a click."""
+
         def act(session: Session, request: ActionRequest) -> None:
-            self._ensure_may_decide(session, request, user_id, shown_hash)
-            record(session, request)
+            record(session, request, self._ensure_may_decide(session, request, user_id, shown_hash))
 
         self._on_click(request_id, user_id, verb, act, shown_hash)
 
@@ -401,12 +402,15 @@ class Governance:
 
     def _ensure_may_decide(
         self, session: Session, request: ActionRequest, user_id: str, shown_hash: str
-    ) -> None:
+    ) -> set[str]:
+        """Who may decide the request now, when `user_id` is one of them; else a refusal."""
         if request.state != State.PENDING.value:
             raise AlreadyDecided(f"Request #{request.id} {_NO_LONGER_PENDING[request.state]}.")
         if user_id == request.requester:
             raise SelfApproval(f"You asked for request #{request.id}; someone else must decide.")
-        if user_id not in request.approvers or user_id not in self._eligible_now(session, request):
+        # The card's list first: an outsider's click costs no policy decision.
+        eligible = self._eligible_now(session, request) if user_id in request.approvers else set()
+        if user_id not in eligible:
             raise NotAnApprover(
                 f"Rule “{request.rule_name}” does not let you decide request #{request.id}."
             )
@@ -419,6 +423,7 @@ class Governance:
                 f"Request #{request.id} has changed since this card was shown; "
                 "decide on the current card."
             )
+        return eligible
 
     def _ensure_within_limit(self, session: Session, request: ActionRequest, user_id: str) -> None:
         limit = self._policy().approver_daily_limit(request.rule_name or "")
