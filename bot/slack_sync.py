@@ -26,7 +26,7 @@ from bot.revenue_desk import ChartFile
 from governance.requests import State
 from storage import outbox
 from storage.db import read_only
-from storage.models import ActionRequest, OutboxMessage
+from storage.models import ActionRequest
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -223,26 +223,10 @@ class SlackSync:
                         raise
 
     def _settle(self, message_id: int, attempts: int, error: str | None) -> None:
-        now = utcnow()
-        values: dict[str, object]
-        if error is None:
-            values = {"sent_at": now, "lease_until": None, "attempts": attempts + 1}
-        else:
+        if error is not None:
             log.warning("outbox message %s not delivered: %s", message_id, error)
-            wait = BACKOFF[min(attempts, len(BACKOFF) - 1)]
-            values = {
-                "attempts": attempts + 1,
-                "last_error": error,
-                "lease_until": None,
-                "next_attempt_at": now + timedelta(seconds=wait),
-            }
         with self._sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            outbox.settle(session, message_id, attempts, error, BACKOFF)
 
 
 def _slack_error(exc: Exception) -> str:

@@ -6,7 +6,7 @@ committed goes unsaid because a process died before speaking.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,3 +88,23 @@ def claim_due(
             if message is not None:
                 claimed.append(message)
     return claimed
+
+
+def settle(
+    session: Session, message_id: int, attempts: int, error: str | None, backoff: Sequence[int]
+) -> None:
+    """Record one delivery attempt: sent, or failed and due again after `backoff`'s wait for
+    that attempt (its last wait once the attempts outnumber it)."""
+    now = utcnow()
+    values: dict[str, Any] = {"attempts": attempts + 1, "lease_until": None}
+    if error is None:
+        values["sent_at"] = now
+    else:
+        wait = backoff[min(attempts, len(backoff) - 1)]
+        values.update(last_error=error, next_attempt_at=now + timedelta(seconds=wait))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

@@ -18,14 +18,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.api.bodies import Outcome
 from bot.api.tokens import callback_secret
 from storage import outbox
-from storage.models import ApiToken, OutboxMessage
-from storage.types import utcnow
+from storage.models import ApiToken
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Empire-Signature"
@@ -111,21 +109,10 @@ class CallbackSender:
         return None if 200 <= status < 300 else f"answered {status}"
 
     def _settle(self, message_id: int, attempts: int, failure: str | None) -> None:
-        now = utcnow()
-        values: dict[str, Any] = {"attempts": attempts + 1, "lease_until": None}
-        if failure is None:
-            values["sent_at"] = now
-        else:
+        if failure is not None:
             log.warning("callback %s not delivered: %s", message_id, failure)
-            wait = BACKOFF[min(attempts, len(BACKOFF) - 1)]
-            values.update(last_error=failure, next_attempt_at=now + timedelta(seconds=wait))
         with self._sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            outbox.settle(session, message_id, attempts, failure, BACKOFF)
 
 
 def _post(url: str, content: bytes, headers: dict[str, str]) -> int:
