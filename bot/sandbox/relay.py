@@ -53,7 +53,7 @@ class SlackRelay:
         self._serial = 0
         self._keys: dict[str, _Seen] = {}  # response URL key: who acted, where
         self._triggers: dict[str, str] = {}  # trigger id: who acted
-        self._answers: list[Json] = []  # ephemerals the bot gave as its HTTP answer
+        self._answers: list[tuple[str, Json]] = []  # (who, ephemeral) the bot answered with
         self._closed: set[str] = set()  # views dismissed or submitted
         self._view_errors: dict[str, dict[str, str]] = {}
 
@@ -148,15 +148,10 @@ class SlackRelay:
     def ephemerals(self, user: str) -> list[Json]:
         """What only `user` sees, oldest first: answers, ephemeral posts and replies."""
         with self._lock:
-            seen = [dict(answer) for answer in self._answers if answer["user"] == user]
+            seen = [dict(answer) for who, answer in self._answers if who == user]
             keys = dict(self._keys)
         seen += [
-            {
-                "channel": e["channel"],
-                "ts": e["message_ts"],
-                "text": e["text"],
-                "blocks": e["blocks"],
-            }
+            _ephemeral(e["channel"], e["message_ts"], e)
             for e in self._slack.ephemerals
             if e["user"] == user
         ]
@@ -167,8 +162,6 @@ class SlackRelay:
                 continue
             if body.get("response_type") != "in_channel":
                 seen.append(_ephemeral(who.channel, post.ts, body))
-        for entry in seen:
-            entry.pop("user", None)
         return sorted(seen, key=lambda e: float(e["ts"]))
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -194,8 +187,10 @@ class SlackRelay:
             return
         if answer.get("response_type") == "in_channel":
             return  # Slack posts those in the channel itself; the bot does so via the API
+        # On the local Slack's clock, so answers sort among its messages.
+        ephemeral = _ephemeral(channel, self._slack.next_ts(), answer)
         with self._lock:
-            self._answers.append({**_ephemeral(channel, self._slack_ts(), answer), "user": user})
+            self._answers.append((user, ephemeral))
 
     def _response_url(self, user: str, channel: str, message_ts: str | None) -> str:
         with self._lock:
@@ -209,10 +204,6 @@ class SlackRelay:
         with self._lock:
             self._triggers[trigger] = user
         return trigger
-
-    def _slack_ts(self) -> str:
-        # The local Slack's clock, so answers sort among its messages.
-        return str(self._slack.next_ts())
 
 
 def _ephemeral(channel: str, ts: str, body: Json) -> Json:

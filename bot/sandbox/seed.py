@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,6 +18,7 @@ import stripe as stripe_sdk
 
 from bot.sandbox import people
 from bot.sandbox.relay import SlackRelay
+from integrations.local.server import wait_for
 from integrations.local.slack.server import FakeSlack
 from integrations.local.slack.store import Json
 from integrations.local.stripe.server import FakeStripe
@@ -75,27 +75,28 @@ def ask(slack: FakeSlack, relay: SlackRelay, text: str) -> int:
 def ask_and_approve(slack: FakeSlack, relay: SlackRelay, text: str) -> int:
     request = ask(slack, relay, text)
     card = _wait(lambda: _card(slack, request, "approve"), f"#{request} ready to approve")
-    button = _button(card, "approve")
-    relay.click(
-        people.FINANCE.id, people.APPROVALS, card["ts"], "approve", button["value"], button["id"]
-    )
-    _wait(lambda: _card(slack, request, "Executed"), f"#{request} executed")
+    value, block_id = _button(card, "approve") or ("", "")
+    relay.click(people.FINANCE.id, people.APPROVALS, card["ts"], "approve", value, block_id)
+    _wait(lambda: _card(slack, request, done="Executed"), f"#{request} executed")
     return request
 
 
-def _card(slack: FakeSlack, request: int, showing: str = "") -> Json | None:
+def _card(slack: FakeSlack, request: int, button: str = "", done: str = "") -> Json | None:
+    """The card of `request`, once it has `button` and its text says `done`."""
     for message in slack.messages(people.APPROVALS):
-        if f"#{request}" in str(message.get("text", "")) and showing in str(message):
+        text = str(message.get("text", ""))
+        if f"#{request}" in text and done in text and (not button or _button(message, button)):
             return message
     return None
 
 
-def _button(card: Json, action_id: str) -> dict[str, str]:
+def _button(card: Json, action_id: str) -> tuple[str, str] | None:
+    """The value and block id of the card's `action_id` button."""
     for block in card.get("blocks") or []:
         for element in block.get("elements") or []:
             if element.get("action_id") == action_id:
-                return {"value": element["value"], "id": block.get("block_id", "")}
-    raise SeedError(f"no {action_id} button")
+                return str(element["value"]), str(block.get("block_id", ""))
+    return None
 
 
 def _new_open_invoice(stripe: FakeStripe, before: set[str]) -> str | None:
@@ -106,10 +107,7 @@ def _new_open_invoice(stripe: FakeStripe, before: set[str]) -> str | None:
 
 
 def _wait(found: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise SeedError(f"waited {WAIT_SECONDS:.0f} s for {what}")
+    try:
+        return wait_for(found, WAIT_SECONDS, what)
+    except TimeoutError as exc:
+        raise SeedError(str(exc)) from None

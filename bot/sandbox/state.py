@@ -102,6 +102,7 @@ def stripe_dashboard(stripe: FakeStripe) -> Json:
 
     invoices = stripe.objects("invoice")
     products = {p["id"]: str(p.get("name") or p["id"]) for p in stripe.objects("product")}
+    paid_by = _invoice_numbers_by_payment(stripe, invoices)
     return versioned(
         {
             "customers": [
@@ -130,7 +131,7 @@ def stripe_dashboard(stripe: FakeStripe) -> Json:
                     "id": r["id"],
                     "amount": _money(r.get("amount"), r.get("currency")),
                     "status": r.get("status") or "",
-                    "invoice": _refunded_invoice(stripe, r),
+                    "invoice": paid_by.get(str(r.get("payment_intent")), ""),
                 }
                 for r in stripe.objects("refund")
             ],
@@ -163,14 +164,14 @@ def _first_line(invoice: Json) -> str:
     return str(lines[0].get("description") or "") if lines else ""
 
 
-def _refunded_invoice(stripe: FakeStripe, refund: Json) -> str:
-    """The number of the invoice whose payment the refund returns."""
-    intent = refund.get("payment_intent")
-    for paid in stripe.objects("invoice_payment"):
-        if intent and (paid.get("payment") or {}).get("payment_intent") == intent:
-            invoice = stripe.get(str(paid["invoice"]))
-            return str(invoice.get("number") or invoice["id"])
-    return ""
+def _invoice_numbers_by_payment(stripe: FakeStripe, invoices: list[Json]) -> dict[str, str]:
+    """The number of each paid invoice, by its payment intent (what a refund names)."""
+    numbers = {i["id"]: str(i.get("number") or i["id"]) for i in invoices}
+    return {
+        str(paid["payment"]["payment_intent"]): numbers.get(str(paid["invoice"]), "")
+        for paid in stripe.objects("invoice_payment")
+        if (paid.get("payment") or {}).get("payment_intent")
+    }
 
 
 def _money(minor: Any, currency: Any) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
+
+T = TypeVar("T")
 
 
 class BackgroundServer:
@@ -54,3 +56,16 @@ def serving(app: Any) -> Iterator[BackgroundServer]:
         yield server
     finally:
         server.stop()
+
+
+def wait_for(predicate: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:
+    """Poll until `predicate()` is truthy and return its value (for effects that come
+    later, like a card updated by a background worker); TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)

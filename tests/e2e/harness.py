@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from integrations.local.server import wait_for as local_wait_for
 from integrations.local.slack import payloads as sp
 from integrations.local.slack import workspace as ws
 from tests.fakes.ports import free_port
@@ -113,14 +114,7 @@ class ServeProcess:
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return local_wait_for(predicate, timeout, what)
 
 
 def card_for(fake_slack: Any, request_id: int) -> dict[str, Any] | None:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -25,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from integrations.local.server import serving
+from integrations.local.server import serving, wait_for
 from integrations.local.slack import workspace as ws
 from integrations.local.slack.api import APP_TOKEN_METHODS, METHODS, CallContext, SlackMethodError
 from integrations.local.slack.api.chat import apply_response_url_post
@@ -174,10 +173,6 @@ class FakeSlack:
         """A fresh message timestamp on this workspace's clock."""
         return self._store.next_ts()
 
-    def users(self) -> list[Json]:
-        with self._store.lock:
-            return copy.deepcopy(list(self._store.users.values()))
-
     def add_user(self, user_id: str, **fields: Any) -> None:
         with self._store.lock:
             self._store.users[user_id] = user_object(user_id, fields)
@@ -187,18 +182,7 @@ class FakeSlack:
         self._store.clear()
         self._faults.clear()
 
-    @staticmethod
-    def wait_for(predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Poll until `predicate()` is truthy and return its value (for effects that come
-        later, like a card updated by a background worker)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            time.sleep(0.02)
+    wait_for = staticmethod(wait_for)
 
     # -- fault injection ----------------------------------------------------------------
 
